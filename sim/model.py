@@ -1,0 +1,114 @@
+"""The Mesa model: holds the state arrays of one run and steps it month by month.
+
+Each month (``step``): scheduled events land, every agent decides on its own policies from
+the same snapshot, the decisions that fire become events, then relations and trade move.
+The batched engine (:mod:`sim.engine`) runs the same month for many runs at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from sim.agents import StateAgent
+from sim.kernels import State, begin_month, evolve
+from sim.metrics import balanced_share, dittmer
+from sim.policies import act
+from sim.seeds import run_seed, run_streams
+from sim.spec import ScenarioSpec, load_scenario, month_label
+from sim.world import World
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+
+
+def triad(world: World) -> tuple[int, int, int]:
+    """Indices of the USA-CHN-RUS triangle (or the first three states)."""
+    if all(s in world.ids for s in ("USA", "CHN", "RUS")):
+        return world.idx("USA"), world.idx("CHN"), world.idx("RUS")
+    return 0, 1, 2
+
+
+class AlignmentModel(mesa.Model):
+    """Great-power alignment, one run.
+
+    Args:
+        scenario: a scenario file, a validated :class:`ScenarioSpec` or a compiled ``World``
+            (default: ``scenarios/baseline.toml``).
+        rng: master seed (default: the scenario's ``seed``).
+        run: run index within the ensemble of that master seed (default 0).
+    """
+
+    def __init__(self, scenario: str | Path | ScenarioSpec | World = DEFAULT_SCENARIO,
+                 rng: int | None = None, run: int = 0) -> None:
+        world = _as_world(scenario)
+        seed = world.spec.scenario.seed if rng is None else int(rng)
+        super().__init__(rng=run_seed(seed, run))
+        self.world, self.seed, self.run = world, seed, run
+        self.state = State.initial(world, 1)
+        self._noise_rng, self._decision_rng = run_streams(seed, run)
+        p = len(world.decisions)
+        self.month = 0
+        self.uniform = np.zeros((1, p))
+        self.prob, self.fired = np.zeros((1, p)), np.zeros((1, p), bool)
+        for i, (sid, name) in enumerate(zip(world.ids, world.names, strict=True)):
+            StateAgent(self, i, sid, name, [d for d in world.decisions if d.actor == i])
+        usa, chn, rus = triad(world)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "step": lambda m: int(m.time),
+                "date": lambda m: month_label(m.world.start, int(m.time)),
+                "dittmer": lambda m: int(dittmer(m.state.x[0], usa, chn, rus)),
+                "balanced_share": lambda m: float(balanced_share(m.state.x[0])),
+                "x": lambda m: m.state.x[0],
+                "imports": lambda m: m.state.imports[0],
+                "prob": lambda m: m.prob[0],
+                "fired": lambda m: m.fired[0],
+            },
+            agent_reporters={
+                "state": "sid",
+                "acted": lambda a: ";".join(a.acted),
+                "deals": "deals",
+                "mean_relation_out": "mean_relation_out",
+                "mean_relation_in": "mean_relation_in",
+                "trade_total": "trade_total",
+            },
+        )
+        self.datacollector.collect(self)
+
+    @classmethod
+    def from_scenario(cls, scenario: str | Path | ScenarioSpec | World, rng: int | None = None,
+                      run: int = 0) -> AlignmentModel:
+        """Build the model of one run of a scenario."""
+        return cls(scenario, rng=rng, run=run)
+
+    @property
+    def agent_by_id(self) -> dict[str, StateAgent]:
+        return {a.sid: a for a in self.agents}
+
+    def step(self) -> None:
+        """One month."""
+        self.month = int(round(self.time)) - 1
+        w = self.world
+        noise = self._noise_rng.standard_normal((1, w.n, w.n))
+        self.uniform = self._decision_rng.random((1, len(w.decisions)))
+        begin_month(self.state, w, self.month)
+        self.prob[:], self.fired[:] = 0.0, False
+        self.agents.do("decide")
+        act(self.state, w, self.month, self.fired)
+        evolve(self.state, w, noise)
+        self.datacollector.collect(self)
+
+    def run_to_end(self) -> AlignmentModel:
+        """Step to the scenario's horizon."""
+        self.run_for(self.world.months - int(round(self.time)))
+        return self
+
+
+def _as_world(scenario: str | Path | ScenarioSpec | World) -> World:
+    if isinstance(scenario, World):
+        return scenario
+    if isinstance(scenario, ScenarioSpec):
+        return World.from_spec(scenario)
+    return World.from_spec(load_scenario(scenario))

@@ -1,0 +1,173 @@
+"""State arrays: a validated scenario compiled into the numpy arrays the kernels work on.
+
+Index conventions (used everywhere):
+
+- ``x[i, j]``: i's disposition toward j, in [-1, 1] (directed).
+- ``imports[i, j]``: i's imports of goods from j, USD bn/yr (a scenario's ``"A->B"`` trade key
+  is goods shipped from A to B, so it lands in ``imports[B, A]``).
+- ``tau[i, j]``: i's added tariff (or tariff-equivalent) on imports from j since the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.events import Effect, effect_of
+from sim.spec import PAIR, Event, Mechanisms, ScenarioSpec, month_index, month_label
+
+ASK_EVENTS = {"pipeline": "agreement", "military_hardware": "military_aid",
+              "finance_access": "finance_access"}
+
+
+@dataclass
+class Decision:
+    """One compiled policy: who decides, about whom, and the event it fires."""
+
+    index: int
+    rule: str
+    label: str
+    actor: int
+    other: int  # partner (grant_ask, concede) or target (escalate)
+    watch: int  # the third state watched by 'escalate' (else -1)
+    params: object  # the policy's validated spec
+    event: Event
+    effect: Effect
+
+
+@dataclass
+class World:
+    """Everything fixed for a scenario; the dynamic state lives in :class:`sim.kernels.State`."""
+
+    spec: ScenarioSpec
+    ids: list[str]
+    names: list[str]
+    capability: np.ndarray
+    gdp: np.ndarray
+    ideal: np.ndarray
+    reciprocity: np.ndarray
+    x0: np.ndarray
+    imports0: np.ndarray
+    ties0: np.ndarray
+    exposure0: np.ndarray
+    months: int
+    start: str
+    schedule: dict[int, Effect] = field(default_factory=dict)
+    scheduled_events: list[tuple[int, Event]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def mech(self) -> Mechanisms:
+        return self.spec.mechanisms
+
+    def idx(self, sid: str) -> int:
+        return self.ids.index(sid)
+
+    def dates(self) -> list[str]:
+        """YYYY-MM label of every step 0..months."""
+        return [month_label(self.start, t) for t in range(self.months + 1)]
+
+    @classmethod
+    def from_spec(cls, spec: ScenarioSpec) -> World:
+        ids = spec.ids
+        index = {s: i for i, s in enumerate(ids)}
+        n = len(ids)
+        ideal = np.array([s.ideal_point for s in spec.states])
+        x0 = initial_relations(ideal, spec.mechanisms.anchor.d_half)
+        given = pair_matrix(spec.relations, index, n)
+        mask = pair_matrix(dict.fromkeys(spec.relations, 1.0), index, n) > 0
+        x0[mask] = given[mask]
+        imports0 = np.zeros((n, n))
+        for key, val in spec.trade.items():
+            a, arrow, b = PAIR.match(key).groups()
+            if arrow == "->":
+                imports0[index[b], index[a]] = val
+            else:  # a pair total, split evenly
+                imports0[index[b], index[a]] = imports0[index[a], index[b]] = val / 2
+        ties0 = pair_matrix(spec.initial.ties, index, n)
+        exposure0 = pair_matrix(spec.initial.exposure, index, n)
+        recip = np.array([s.reciprocity for s in spec.states])
+        world = cls(
+            spec=spec, ids=ids, names=[s.name for s in spec.states],
+            capability=np.array([s.capability for s in spec.states]),
+            gdp=np.array([s.gdp for s in spec.states]), ideal=ideal, reciprocity=recip,
+            x0=x0, imports0=imports0, ties0=ties0, exposure0=exposure0, months=spec.scenario.months, start=spec.scenario.start,
+        )
+        world._compile_events(index)
+        world._compile_policies(index)
+        return world
+
+    def effect(self, event: Event) -> Effect:
+        index = {s: i for i, s in enumerate(self.ids)}
+        return effect_of(event, index, self.reciprocity, self.imports0, self.mech.events,
+                         self.mech.trade)
+
+    def _compile_events(self, index: dict[str, int]) -> None:
+        for ev in self.spec.events:
+            t = month_index(self.start, ev.date)
+            eff = self.effect(ev)
+            self.scheduled_events.append((t, ev))
+            self.schedule.setdefault(t, Effect(self.n)).add(eff)
+            if eff.lag and eff.lagged_base.any() and t + eff.lag < self.months:
+                self.schedule.setdefault(t + eff.lag, Effect(self.n)).dbase[...] += eff.lagged_base
+
+    def _compile_policies(self, index: dict[str, int]) -> None:
+        for pol in self.spec.policies:
+            if not pol.enabled:
+                continue
+            watch = -1
+            if pol.rule == "grant_ask":
+                other = pol.partner
+                extra = {"gas_bcm": pol.gas_bcm} if pol.ask == "pipeline" else {}
+                if pol.ask == "finance_access":
+                    extra = {"trade_bn": pol.trade_bn}
+                ev = Event(type=ASK_EVENTS[pol.ask], date=self.start, actor=pol.actor,
+                           target=pol.partner, note=f"decision: {pol.ask}", **extra)
+                label = f"{pol.actor}:{pol.ask}"
+            elif pol.rule == "escalate":
+                other, watch = pol.target, index[pol.watch]
+                if pol.instrument == "tariff":
+                    ev = Event(type="tariff", date=self.start, actor=pol.actor, target=pol.target,
+                               rate=pol.rate, coverage=pol.coverage, note="decision: escalate")
+                else:
+                    ev = Event(type="secondary_sanctions", date=self.start, actor=pol.actor,
+                               target=pol.target, third=pol.watch, note="decision: escalate")
+                label = f"{pol.actor}:{pol.instrument}"
+            else:
+                other = pol.partner
+                ev = Event(type="price_concession", date=self.start, actor=pol.actor,
+                           target=pol.partner, note="decision: concession")
+                label = f"{pol.actor}:price_concession"
+            self.decisions.append(Decision(
+                index=len(self.decisions), rule=pol.rule, label=label, actor=index[pol.actor],
+                other=index[other], watch=watch, params=pol, event=ev, effect=self.effect(ev)))
+
+
+def pair_matrix(pairs: dict[str, float], index: dict[str, int], n: int) -> np.ndarray:
+    """``{"A->B": v, "A-B": w}`` as an ``(N, N)`` matrix (``A-B`` sets both directions)."""
+    out = np.zeros((n, n))
+    for key, val in pairs.items():
+        a, arrow, b = PAIR.match(key).groups()
+        out[index[a], index[b]] = val
+        if arrow != "->":
+            out[index[b], index[a]] = val
+    return out
+
+
+def initial_relations(ideal: np.ndarray, d_half: float) -> np.ndarray:
+    """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -1, 1)``, zero diagonal.
+
+    Our rule: identical ideal points give full friendship, a distance of ``d_half`` neutrality,
+    and twice that full hostility. With ``d_half = 1.75`` (half the 2000-19 maximum US-China
+    distance, data/derived_idealpoint_distances_USA_CHN_RUS.csv), the 2019 distances give
+    USA-CHN -0.72, USA-RUS -0.46, CHN-RUS +0.73.
+    """
+    d = np.abs(ideal[:, None] - ideal[None, :])
+    x = np.clip(1.0 - d / d_half, -1.0, 1.0)
+    np.fill_diagonal(x, 0.0)
+    return x
