@@ -32,20 +32,33 @@ class EventType:
 
 
 EVENT_TYPES: dict[str, EventType] = {
-    "tariff": EventType("163", -8.0, "impose tariffs (embargo, boycott or sanctions)", True,
-                        required=("rate", "coverage")),
+    "tariff": EventType(
+        "163",
+        -8.0,
+        "impose tariffs (embargo, boycott or sanctions)",
+        True,
+        required=("rate", "coverage"),
+    ),
     "sanctions": EventType("163", -8.0, "impose embargo, boycott or sanctions", True),
-    "secondary_sanctions": EventType("172", -5.0, "impose administrative sanctions on a third "
-                                     "party's dealings", True, required=("third",)),
-    "export_controls": EventType("172", -5.0, "impose administrative sanctions (export controls)", True),
+    "secondary_sanctions": EventType(
+        "172",
+        -5.0,
+        "impose administrative sanctions on a third party's dealings",
+        True,
+        required=("third",),
+    ),
+    "export_controls": EventType(
+        "172", -5.0, "impose administrative sanctions (export controls)", True
+    ),
     "threat": EventType("1312", -5.8, "threaten to boycott, embargo or sanction"),
     "reduce_relations": EventType("160", -4.0, "reduce relations"),
     "pressure": EventType("111", -2.0, "criticise or denounce (diplomatic pressure)"),
     "visit": EventType("042", 1.9, "make a visit (target hosts: CAMEO 043)", host_goldstein=2.8),
     "agreement": EventType("057", 8.0, "sign formal agreement", True, support=0.5),
     "military_aid": EventType("072", 8.3, "provide military aid", True, support=1.0),
-    "finance_access": EventType("061", 6.4, "cooperate economically (finance, currency)", True,
-                                support=1.0),
+    "finance_access": EventType(
+        "061", 6.4, "cooperate economically (finance, currency)", True, support=1.0
+    ),
     "price_concession": EventType("061", 6.4, "cooperate economically (price concession)"),
     "negotiation": EventType("046", 7.0, "engage in negotiation"),
     "intent_to_cooperate": EventType("030", 4.0, "express intent to cooperate"),
@@ -59,7 +72,7 @@ CONCESSION_STEP = 0.1  # gain added to a partner's pipeline ask by one price con
 
 @dataclass
 class Effect:
-    """Increments to the state arrays, all ``(N, N)``; ``lagged_base`` lands ``lag`` months later."""
+    """Increments to the state arrays, all ``(N, N)``; ``lagged_base`` lands ``lag`` months on."""
 
     n: int
     dx: np.ndarray = field(init=False)
@@ -111,7 +124,11 @@ def effect_of(
         for target in event.targets:
             b = index[target]
             eff.dx[a, b] += shocks.shock_scale * g * k
-            reply = kind.host_goldstein / 10.0 if kind.host_goldstein is not None else reciprocity[b] * g
+            reply = (
+                kind.host_goldstein / 10.0
+                if kind.host_goldstein is not None
+                else reciprocity[b] * g
+            )
             eff.dx[b, a] += shocks.shock_scale * reply * k
             if kind.lasting:
                 eff.dties[a, b] += shocks.ties_scale * g * k
@@ -121,8 +138,16 @@ def effect_of(
     return eff
 
 
-def _trade_effects(eff: Effect, event: Event, a: int, b: int, index: dict[str, int],
-                   imports0: np.ndarray, te: float, trade: Trade) -> None:
+def _trade_effects(
+    eff: Effect,
+    event: Event,
+    a: int,
+    b: int,
+    index: dict[str, int],
+    imports0: np.ndarray,
+    te: float,
+    trade: Trade,
+) -> None:
     """Tariff-equivalents and trade levels. ``tau[i, j]``: i's tariff on imports from j."""
     k = event.intensity
     if event.type in ("tariff", "easing") and event.rate is not None and event.coverage is not None:

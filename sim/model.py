@@ -89,7 +89,7 @@ class AlignmentModel(mesa.Model):
 
     def step(self) -> None:
         """One month."""
-        self.month = int(round(self.time)) - 1
+        self.month = round(self.time) - 1
         w = self.world
         noise = self._noise_rng.standard_normal((1, w.n, w.n))
         self.uniform = self._decision_rng.random((1, len(w.decisions)))
@@ -102,7 +102,7 @@ class AlignmentModel(mesa.Model):
 
     def run_to_end(self) -> AlignmentModel:
         """Step to the scenario's horizon."""
-        self.run_for(self.world.months - int(round(self.time)))
+        self.run_for(self.world.months - round(self.time))
         return self
 
 

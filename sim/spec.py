@@ -27,8 +27,25 @@ from sim.events import EVENT_TYPES
 YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
 STATE_ID = r"^[A-Z][A-Z0-9_]{1,11}$"
 PAIR = re.compile(r"^\s*([A-Z][A-Z0-9_]{1,11})\s*(->|<->|-)\s*([A-Z][A-Z0-9_]{1,11})\s*$")
-META_KEYS = {"name", "title", "description", "id", "cite", "extends", "replace_events", "type",
-             "rule", "ask", "instrument", "actor", "target", "partner", "watch", "third", "date"}
+META_KEYS = {
+    "name",
+    "title",
+    "description",
+    "id",
+    "cite",
+    "extends",
+    "replace_events",
+    "type",
+    "rule",
+    "ask",
+    "instrument",
+    "actor",
+    "target",
+    "partner",
+    "watch",
+    "third",
+    "date",
+}
 
 
 class ScenarioError(Exception):
@@ -53,12 +70,14 @@ class Strict(BaseModel):
 class Meta(Strict):
     """``[scenario]``: what the scenario is and when it runs."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", description="short id, used for output folders")]
+    name: Annotated[
+        str, Field(pattern=r"^[a-z0-9_]+$", description="short id, used for output folders")
+    ]
     title: str
     description: str = ""
     start: Annotated[str, Field(pattern=YEAR_MONTH, description="first month, YYYY-MM")]
     months: Annotated[int, Field(ge=1, le=600, description="horizon in monthly steps")]
-    seed: Annotated[int, Field(ge=0, lt=2**63, description="default master seed")] = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="default master seed")
     extends: str | None = None
     replace_events: bool = False
 
@@ -68,52 +87,60 @@ class StateSpec(Strict):
 
     id: Annotated[str, Field(pattern=STATE_ID)]
     name: str
-    capability: Annotated[float, Field(gt=0, le=1, description="COW CINC share of world capability")]
+    capability: Annotated[
+        float, Field(gt=0, le=1, description="COW CINC share of world capability")
+    ]
     gdp: Annotated[float, Field(gt=0, le=100, description="GDP, USD trillion")]
-    ideal_point: Annotated[float, Field(ge=-5, le=5, description="UNGA ideal point (Bailey et al.)")]
-    reciprocity: Annotated[float, Field(ge=0, le=1, description="share of a hostile/friendly act returned")] = 0.5
+    ideal_point: Annotated[
+        float, Field(ge=-5, le=5, description="UNGA ideal point (Bailey et al.)")
+    ]
+    reciprocity: float = Field(
+        0.5, ge=0, le=1, description="share of a hostile/friendly act returned"
+    )
 
 
 class Balance(Strict):
     enabled: bool = True
-    rate: Annotated[float, Field(ge=0, le=1, description="alpha, per month")] = 0.02
-    saturation: Annotated[float, Field(gt=0, le=5, description="R in G(x)=1-(x/R)^2")] = 1.0
+    rate: float = Field(0.02, ge=0, le=1, description="alpha, per month")
+    saturation: float = Field(1.0, gt=0, le=5, description="R in G(x)=1-(x/R)^2")
 
 
 class Anchor(Strict):
     enabled: bool = True
-    rate: Annotated[float, Field(ge=0, le=1, description="beta, pull toward p_ij per month")] = 0.03
-    bias: Annotated[float, Field(ge=-3, le=3)] = 0.0
-    w_ideology: Annotated[float, Field(ge=0, le=5)] = 1.0
-    w_trade: Annotated[float, Field(ge=0, le=5)] = 0.5
-    w_shared_threat: Annotated[float, Field(ge=0, le=5)] = 1.0
-    w_threat: Annotated[float, Field(ge=0, le=5)] = 0.5
-    w_ties: Annotated[float, Field(ge=0, le=5)] = 1.0
-    d_half: Annotated[float, Field(gt=0, le=10, description="ideal-point distance of zero affinity")] = 1.75
-    dependence_scale: Annotated[float, Field(gt=0, le=1, description="trade/GDP giving 63% dependence")] = 0.05
+    rate: float = Field(0.03, ge=0, le=1, description="beta, pull toward p_ij per month")
+    bias: float = Field(0.0, ge=-3, le=3)
+    w_ideology: float = Field(1.0, ge=0, le=5)
+    w_trade: float = Field(0.5, ge=0, le=5)
+    w_shared_threat: float = Field(1.0, ge=0, le=5)
+    w_threat: float = Field(0.5, ge=0, le=5)
+    w_ties: float = Field(1.0, ge=0, le=5)
+    d_half: float = Field(1.75, gt=0, le=10, description="ideal-point distance of zero affinity")
+    dependence_scale: float = Field(0.05, gt=0, le=1, description="trade/GDP giving 63% dependence")
 
 
 class Threat(Strict):
     enabled: bool = True
-    power_exponent: Annotated[float, Field(ge=0, le=3, description="a in (cap_j/cap_max)^a")] = 1.0
+    power_exponent: float = Field(1.0, ge=0, le=3, description="a in (cap_j/cap_max)^a")
 
 
 class EventShocks(Strict):
     enabled: bool = True
-    shock_scale: Annotated[float, Field(ge=0, le=1, description="change in x per 10 Goldstein points")] = 0.1
-    ties_scale: Annotated[float, Field(ge=0, le=1, description="lasting ties per 10 Goldstein points")] = 0.2
-    ties_half_life: Annotated[float, Field(gt=0, le=600, description="months")] = 36.0
-    sanction_tariff_equivalent: Annotated[float, Field(ge=0, le=5)] = 0.15
+    shock_scale: float = Field(0.1, ge=0, le=1, description="change in x per 10 Goldstein points")
+    ties_scale: float = Field(0.2, ge=0, le=1, description="lasting ties per 10 Goldstein points")
+    ties_half_life: float = Field(36.0, gt=0, le=600, description="months")
+    sanction_tariff_equivalent: float = Field(0.15, ge=0, le=5)
 
 
 class Trade(Strict):
     enabled: bool = True
-    elasticity_long_run: Annotated[float, Field(ge=0, le=10)] = 2.0
-    elasticity_one_year: Annotated[float, Field(ge=0, le=10)] = 0.76
-    diversion: Annotated[float, Field(ge=0, le=1, description="share of lost imports bought from third states")] = 0.5
-    alignment_semi_elasticity: Annotated[float, Field(ge=0, le=2)] = 0.13
-    gas_price_bn_per_bcm: Annotated[float, Field(gt=0, le=2)] = 0.35
-    pipeline_lead_months: Annotated[int, Field(ge=0, le=240)] = 67
+    elasticity_long_run: float = Field(2.0, ge=0, le=10)
+    elasticity_one_year: float = Field(0.76, ge=0, le=10)
+    diversion: float = Field(
+        0.5, ge=0, le=1, description="share of lost imports bought from third states"
+    )
+    alignment_semi_elasticity: float = Field(0.13, ge=0, le=2)
+    gas_price_bn_per_bcm: float = Field(0.35, gt=0, le=2)
+    pipeline_lead_months: int = Field(67, ge=0, le=240)
 
     @model_validator(mode="after")
     def _short_below_long(self) -> Trade:
@@ -124,7 +151,7 @@ class Trade(Strict):
 
 class Noise(Strict):
     enabled: bool = True
-    sigma: Annotated[float, Field(ge=0, le=1, description="sd of monthly relation noise")] = 0.01
+    sigma: float = Field(0.01, ge=0, le=1, description="sd of monthly relation noise")
 
 
 class Mechanisms(Strict):
@@ -146,11 +173,13 @@ class Event(Strict):
     actor: str | list[str]
     target: str | list[str]
     third: str | None = None
-    intensity: Annotated[float, Field(ge=0, le=10)] = 1.0
-    rate: Annotated[float | None, Field(ge=-5, le=5, description="tariff change, fraction (0.25 = 25 pp)")] = None
-    coverage: Annotated[float | None, Field(ge=0, le=10000, description="imports covered, USD bn/yr")] = None
-    gas_bcm: Annotated[float | None, Field(ge=0, le=500)] = None
-    trade_bn: Annotated[float | None, Field(ge=0, le=5000)] = None
+    intensity: float = Field(1.0, ge=0, le=10)
+    rate: float | None = Field(
+        None, ge=-5, le=5, description="tariff change, fraction (0.25 = 25 pp)"
+    )
+    coverage: float | None = Field(None, ge=0, le=10000, description="imports covered, USD bn/yr")
+    gas_bcm: float | None = Field(None, ge=0, le=500)
+    trade_bn: float | None = Field(None, ge=0, le=5000)
     note: str = ""
 
     @model_validator(mode="after")
@@ -180,15 +209,15 @@ class GrantAsk(Strict):
     actor: str
     partner: str
     ask: Literal["pipeline", "military_hardware", "finance_access"]
-    gain: Annotated[float, Field(ge=0, le=2, description="economic gain to the actor, 0..2")] = 0.3
-    w_alignment: Annotated[float, Field(ge=0, le=5)] = 1.0
-    w_gain: Annotated[float, Field(ge=0, le=5)] = 1.0
-    w_risk: Annotated[float, Field(ge=0, le=20)] = 1.0
-    threshold: Annotated[float, Field(ge=-5, le=5)] = 1.0
-    temperature: Annotated[float, Field(gt=0, le=5)] = 0.15
-    hazard: Annotated[float, Field(ge=0, le=1, description="max monthly probability")] = 0.05
-    gas_bcm: Annotated[float, Field(ge=0, le=500)] = 50.0
-    trade_bn: Annotated[float, Field(ge=0, le=5000)] = 10.0
+    gain: float = Field(0.3, ge=0, le=2, description="economic gain to the actor, 0..2")
+    w_alignment: float = Field(1.0, ge=0, le=5)
+    w_gain: float = Field(1.0, ge=0, le=5)
+    w_risk: float = Field(1.0, ge=0, le=20)
+    threshold: float = Field(1.0, ge=-5, le=5)
+    temperature: float = Field(0.15, gt=0, le=5)
+    hazard: float = Field(0.05, ge=0, le=1, description="max monthly probability")
+    gas_bcm: float = Field(50.0, ge=0, le=500)
+    trade_bn: float = Field(10.0, ge=0, le=5000)
 
 
 class Escalate(Strict):
@@ -200,13 +229,13 @@ class Escalate(Strict):
     target: str
     watch: str
     instrument: Literal["tariff", "secondary_sanctions"]
-    threshold: Annotated[float, Field(ge=-5, le=5, description="support index that triggers")] = 1.0
-    temperature: Annotated[float, Field(gt=0, le=5)] = 0.15
-    hazard: Annotated[float, Field(ge=0, le=1)] = 0.1
-    cooldown_months: Annotated[int, Field(ge=0, le=600)] = 12
-    max_times: Annotated[int, Field(ge=0, le=100)] = 3
-    rate: Annotated[float, Field(ge=0, le=5)] = 0.1
-    coverage: Annotated[float, Field(ge=0, le=10000)] = 200.0
+    threshold: float = Field(1.0, ge=-5, le=5, description="support index that triggers")
+    temperature: float = Field(0.15, gt=0, le=5)
+    hazard: float = Field(0.1, ge=0, le=1)
+    cooldown_months: int = Field(12, ge=0, le=600)
+    max_times: int = Field(3, ge=0, le=100)
+    rate: float = Field(0.1, ge=0, le=5)
+    coverage: float = Field(200.0, ge=0, le=10000)
 
 
 class Concede(Strict):
@@ -216,11 +245,11 @@ class Concede(Strict):
     enabled: bool = True
     actor: str
     partner: str
-    threshold: Annotated[float, Field(ge=0, le=1, description="dependence that triggers")] = 0.5
-    temperature: Annotated[float, Field(gt=0, le=5)] = 0.1
-    hazard: Annotated[float, Field(ge=0, le=1)] = 0.05
-    step: Annotated[float, Field(ge=0, le=1, description="gain added to partner's pipeline ask")] = 0.1
-    max_times: Annotated[int, Field(ge=0, le=100)] = 3
+    threshold: float = Field(0.5, ge=0, le=1, description="dependence that triggers")
+    temperature: float = Field(0.1, gt=0, le=5)
+    hazard: float = Field(0.05, ge=0, le=1)
+    step: float = Field(0.1, ge=0, le=1, description="gain added to partner's pipeline ask")
+    max_times: int = Field(3, ge=0, le=100)
 
 
 Policy = Annotated[GrantAsk | Escalate | Concede, Field(discriminator="rule")]
@@ -312,8 +341,12 @@ def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(path, "scenario.extends", parent_ref, "a relative path to a .toml file")
     parent_path = path.parent / parent_ref
     if not parent_path.is_file():
-        raise ScenarioError(path, "scenario.extends", parent_ref,
-                            f"a scenario file next to {path.name} (not found: {parent_path})")
+        raise ScenarioError(
+            path,
+            "scenario.extends",
+            parent_ref,
+            f"a scenario file next to {path.name} (not found: {parent_path})",
+        )
     parent = _read_merged(parent_path, (*chain, path))
     replace = bool(meta.get("replace_events", False))
     child_events = raw.pop("events", [])
@@ -378,8 +411,11 @@ def _unwrap(node: Any, path: str, cites: dict[str, str], file: str | Path) -> An
     if isinstance(node, dict):
         if isinstance(node.get("cite"), str) and path:
             cites[path] = node["cite"]
-        return {k: _unwrap(v, f"{path}.{k}" if path else k, cites, file)
-                for k, v in node.items() if not (k == "cite" and path)}
+        return {
+            k: _unwrap(v, f"{path}.{k}" if path else k, cites, file)
+            for k, v in node.items()
+            if not (k == "cite" and path)
+        }
     if isinstance(node, list):
         return [_unwrap(v, f"{path}[{i}]", cites, file) for i, v in enumerate(node)]
     return node
@@ -446,8 +482,12 @@ def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
     return None
 
 
-def _to_scenario_error(err: ValidationError, file: str | Path, plain: dict[str, Any]) -> ScenarioError:
-    first = err.errors()[0]
+def _to_scenario_error(
+    err: ValidationError, file: str | Path, plain: dict[str, Any]
+) -> ScenarioError:
+    errors = err.errors()
+    # a misspelt key shows up as 'extra' plus 'missing': report the misspelling
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc, kind = tuple(first["loc"]), first["type"]
     path = _fmt_loc(loc)
     if kind == "extra_forbidden":
@@ -463,16 +503,23 @@ def _to_scenario_error(err: ValidationError, file: str | Path, plain: dict[str, 
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         if "unknown event type" in msg:
-            close = difflib.get_close_matches(str(value.get("type")) if isinstance(value, dict) else "",
-                                              list(EVENT_TYPES), n=1)
+            close = difflib.get_close_matches(
+                str(value.get("type")) if isinstance(value, dict) else "", list(EVENT_TYPES), n=1
+            )
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            return ScenarioError(file, f"{path}.type", value.get("type") if isinstance(value, dict) else value,
-                                 f"an event type: {', '.join(EVENT_TYPES)}{hint}")
+            return ScenarioError(
+                file,
+                f"{path}.type",
+                value.get("type") if isinstance(value, dict) else value,
+                f"an event type: {', '.join(EVENT_TYPES)}{hint}",
+            )
     if kind == "union_tag_invalid":
         rule = value.get("rule") if isinstance(value, dict) else value
         close = difflib.get_close_matches(str(rule), ["grant_ask", "escalate", "concede"], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return ScenarioError(file, f"{path}.rule", rule, f"one of grant_ask, escalate, concede{hint}")
+        return ScenarioError(
+            file, f"{path}.rule", rule, f"one of grant_ask, escalate, concede{hint}"
+        )
     return ScenarioError(file, path, value, msg[0].lower() + msg[1:])
 
 
@@ -491,13 +538,19 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ScenarioError(file, path, sid, f"a declared state id: {', '.join(ids)}{hint}")
 
-    tables = {"relations": spec.relations, "trade": spec.trade,
-              "initial.ties": spec.initial.ties, "initial.exposure": spec.initial.exposure}
+    tables = {
+        "relations": spec.relations,
+        "trade": spec.trade,
+        "initial.ties": spec.initial.ties,
+        "initial.exposure": spec.initial.exposure,
+    }
     for table, pairs in tables.items():
         for key in pairs:
             m = PAIR.match(key)
             if not m:
-                raise ScenarioError(file, f"{table}.{key}", key, 'a pair "A->B" or "A-B" of state ids')
+                raise ScenarioError(
+                    file, f"{table}.{key}", key, 'a pair "A->B" or "A-B" of state ids'
+                )
             known(m.group(1), f"{table}.{key}")
             known(m.group(3), f"{table}.{key}")
             if m.group(1) == m.group(3):
@@ -509,14 +562,20 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
         for who in ev.targets:
             known(who, f"events[{i}].target")
             if who in ev.actors:
-                raise ScenarioError(file, f"events[{i}].target", who, "a target that is not also an actor")
+                raise ScenarioError(
+                    file, f"events[{i}].target", who, "a target that is not also an actor"
+                )
         if ev.third is not None:
             known(ev.third, f"events[{i}].third")
         t = month_index(spec.scenario.start, ev.date)
         if not first <= t <= last:
             end = month_label(spec.scenario.start, last)
-            raise ScenarioError(file, f"events[{i}].date", ev.date,
-                                f"a date within the horizon {spec.scenario.start} .. {end}")
+            raise ScenarioError(
+                file,
+                f"events[{i}].date",
+                ev.date,
+                f"a date within the horizon {spec.scenario.start} .. {end}",
+            )
     for i, pol in enumerate(spec.policies):
         for field in ("actor", "partner", "target", "watch"):
             if hasattr(pol, field):
@@ -543,8 +602,7 @@ def json_schema() -> dict[str, Any]:
     for key in ("cites", "source"):
         schema.get("properties", {}).pop(key, None)
     schema["description"] = (
-        "Scenario file of sim. Any value may be written as { value = ..., cite = \"...\" }; "
-        "tables may carry a 'cite' that covers their values. Event types: "
-        + ", ".join(EVENT_TYPES)
+        'Scenario file of sim. Any value may be written as { value = ..., cite = "..." }; '
+        "tables may carry a 'cite' that covers their values. Event types: " + ", ".join(EVENT_TYPES)
     )
     return schema

@@ -17,8 +17,11 @@ import numpy as np
 from sim.events import Effect, effect_of
 from sim.spec import PAIR, Event, Mechanisms, ScenarioSpec, month_index, month_label
 
-ASK_EVENTS = {"pipeline": "agreement", "military_hardware": "military_aid",
-              "finance_access": "finance_access"}
+ASK_EVENTS = {
+    "pipeline": "agreement",
+    "military_hardware": "military_aid",
+    "finance_access": "finance_access",
+}
 
 
 @dataclass
@@ -93,10 +96,19 @@ class World:
         exposure0 = pair_matrix(spec.initial.exposure, index, n)
         recip = np.array([s.reciprocity for s in spec.states])
         world = cls(
-            spec=spec, ids=ids, names=[s.name for s in spec.states],
+            spec=spec,
+            ids=ids,
+            names=[s.name for s in spec.states],
             capability=np.array([s.capability for s in spec.states]),
-            gdp=np.array([s.gdp for s in spec.states]), ideal=ideal, reciprocity=recip,
-            x0=x0, imports0=imports0, ties0=ties0, exposure0=exposure0, months=spec.scenario.months, start=spec.scenario.start,
+            gdp=np.array([s.gdp for s in spec.states]),
+            ideal=ideal,
+            reciprocity=recip,
+            x0=x0,
+            imports0=imports0,
+            ties0=ties0,
+            exposure0=exposure0,
+            months=spec.scenario.months,
+            start=spec.scenario.start,
         )
         world._compile_events(index)
         world._compile_policies(index)
@@ -104,8 +116,9 @@ class World:
 
     def effect(self, event: Event) -> Effect:
         index = {s: i for i, s in enumerate(self.ids)}
-        return effect_of(event, index, self.reciprocity, self.imports0, self.mech.events,
-                         self.mech.trade)
+        return effect_of(
+            event, index, self.reciprocity, self.imports0, self.mech.events, self.mech.trade
+        )
 
     def _compile_events(self, index: dict[str, int]) -> None:
         for ev in self.spec.events:
@@ -126,26 +139,60 @@ class World:
                 extra = {"gas_bcm": pol.gas_bcm} if pol.ask == "pipeline" else {}
                 if pol.ask == "finance_access":
                     extra = {"trade_bn": pol.trade_bn}
-                ev = Event(type=ASK_EVENTS[pol.ask], date=self.start, actor=pol.actor,
-                           target=pol.partner, note=f"decision: {pol.ask}", **extra)
+                ev = Event(
+                    type=ASK_EVENTS[pol.ask],
+                    date=self.start,
+                    actor=pol.actor,
+                    target=pol.partner,
+                    note=f"decision: {pol.ask}",
+                    **extra,
+                )
                 label = f"{pol.actor}:{pol.ask}"
             elif pol.rule == "escalate":
                 other, watch = pol.target, index[pol.watch]
                 if pol.instrument == "tariff":
-                    ev = Event(type="tariff", date=self.start, actor=pol.actor, target=pol.target,
-                               rate=pol.rate, coverage=pol.coverage, note="decision: escalate")
+                    ev = Event(
+                        type="tariff",
+                        date=self.start,
+                        actor=pol.actor,
+                        target=pol.target,
+                        rate=pol.rate,
+                        coverage=pol.coverage,
+                        note="decision: escalate",
+                    )
                 else:
-                    ev = Event(type="secondary_sanctions", date=self.start, actor=pol.actor,
-                               target=pol.target, third=pol.watch, note="decision: escalate")
+                    ev = Event(
+                        type="secondary_sanctions",
+                        date=self.start,
+                        actor=pol.actor,
+                        target=pol.target,
+                        third=pol.watch,
+                        note="decision: escalate",
+                    )
                 label = f"{pol.actor}:{pol.instrument}"
             else:
                 other = pol.partner
-                ev = Event(type="price_concession", date=self.start, actor=pol.actor,
-                           target=pol.partner, note="decision: concession")
+                ev = Event(
+                    type="price_concession",
+                    date=self.start,
+                    actor=pol.actor,
+                    target=pol.partner,
+                    note="decision: concession",
+                )
                 label = f"{pol.actor}:price_concession"
-            self.decisions.append(Decision(
-                index=len(self.decisions), rule=pol.rule, label=label, actor=index[pol.actor],
-                other=index[other], watch=watch, params=pol, event=ev, effect=self.effect(ev)))
+            self.decisions.append(
+                Decision(
+                    index=len(self.decisions),
+                    rule=pol.rule,
+                    label=label,
+                    actor=index[pol.actor],
+                    other=index[other],
+                    watch=watch,
+                    params=pol,
+                    event=ev,
+                    effect=self.effect(ev),
+                )
+            )
 
 
 def pair_matrix(pairs: dict[str, float], index: dict[str, int], n: int) -> np.ndarray:

@@ -1,0 +1,33 @@
+# Every target creates the environment on first use (Python from .python-version via pyenv).
+PY      ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup run test lint bench bench-quick clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,viz]"
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/sim run scenarios/baseline.toml --runs 200 --out outputs/baseline --force
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check sim tests bench
+
+bench: setup
+	$(BIN)/python bench/ensemble.py
+
+bench-quick: setup
+	$(BIN)/python bench/ensemble.py --quick
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache

@@ -1,0 +1,204 @@
+"""Figures of one ensemble. Every function returns a matplotlib ``Figure`` (no pyplot state),
+so they work the same in scripts, notebooks and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+
+from sim.metrics import DITTMER
+from sim.results import Results
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+           "#17becf", "#7f7f7f", "#bcbd22"]
+PATTERN_COLORS = {"menage_a_trois": "#2ca02c", "stable_marriage": "#1f77b4",
+                  "romantic_triangle": "#ff7f0e", "unit_veto": "#d62728"}
+RELATION_LABEL = "relation x̄  (−1 hostile … +1 friendly)"
+
+
+def as_dates(labels: list[str]) -> np.ndarray:
+    """``YYYY-MM`` labels as ``datetime64[D]`` (first of the month)."""
+    return np.array([f"{d}-01" for d in labels], dtype="datetime64[D]")
+
+
+def date_axis(ax) -> None:
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=8)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
+def band(ax, dates: np.ndarray, values: np.ndarray, color: str, label: str) -> None:
+    """Median line with 50% and 90% bands over runs (``values`` is ``(R, T)``)."""
+    med = np.median(values, axis=0)
+    ax.plot(dates, med, color=color, lw=2, label=label)
+    if values.shape[0] > 1:
+        lo90, lo50, hi50, hi90 = np.quantile(values, [0.05, 0.25, 0.75, 0.95], axis=0)
+        ax.fill_between(dates, lo90, hi90, color=color, alpha=0.12, lw=0)
+        ax.fill_between(dates, lo50, hi50, color=color, alpha=0.25, lw=0)
+
+
+def _runs_note(res: Results) -> str:
+    r = res.traj.x.shape[0]
+    return "one run" if r == 1 else f"median, 50% and 90% bands of {r} runs"
+
+
+def _mark_events(ax, res: Results) -> None:
+    dates = as_dates(res.dates)
+    for t, ev in res.world.scheduled_events:
+        ax.axvline(dates[min(t + 1, len(dates) - 1)], color="0.6", lw=0.6, ls=":", zorder=0)
+        del ev
+
+
+def fig_relations(res: Results) -> Figure:
+    """Dyad relations of the USA-CHN-RUS triangle over time."""
+    fig = Figure(figsize=(9, 4.8), layout="constrained")
+    ax = fig.subplots()
+    dates = as_dates(res.dates)
+    for k, (a, b) in enumerate(res.key_pairs()):
+        band(ax, dates, res.relation(a, b), PALETTE[k], f"{a}–{b}")
+    _mark_events(ax, res)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(ylim=(-1.05, 1.05), ylabel=RELATION_LABEL,
+           title=f"{res.world.spec.scenario.title}\nDyad relations ({_runs_note(res)}; "
+                 "dotted lines: scheduled events)")
+    date_axis(ax)
+    ax.legend(loc="best", frameon=True, framealpha=0.9)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def fig_heatmap(res: Results) -> Figure:
+    """Median directed relations ``x_ij`` at the start and at the horizon."""
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2)
+    ids = res.world.ids
+    norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
+    for ax, step in zip(axes, (0, -1), strict=True):
+        m = res.mean_relations(step).to_numpy()
+        im = ax.imshow(m, cmap="RdBu", norm=norm)
+        for i in range(len(ids)):
+            for j in range(len(ids)):
+                if i != j and len(ids) <= 15:
+                    ax.text(j, i, f"{m[i, j]:+.2f}", ha="center", va="center", fontsize=8,
+                            color="white" if abs(m[i, j]) > 0.6 else "black")
+        ax.set_xticks(range(len(ids)), ids, rotation=90 if len(ids) > 15 else 0)
+        ax.set_yticks(range(len(ids)), ids)
+        ax.set(xlabel="toward (j)", ylabel="from (i)",
+               title=f"{res.dates[step]}: median x_ij")
+    fig.colorbar(im, ax=axes, shrink=0.85, label=RELATION_LABEL)
+    fig.suptitle(f"{res.world.spec.scenario.title}: alignment matrix")
+    return fig
+
+
+def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
+    """Dittmer's strategic triangle at chosen steps: edge colour and width = median x̄."""
+    t_end = res.traj.x.shape[1] - 1
+    steps = steps or sorted({0, min(12, t_end), min(36, t_end), t_end})
+    fig = Figure(figsize=(3.2 * len(steps) + 1, 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(steps)))
+    a, b, c = res.triad_ids
+    pos = {a: (0.5, 0.9), b: (0.1, 0.2), c: (0.9, 0.2)}
+    norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["RdBu"]
+    for ax, step in zip(axes, steps, strict=True):
+        for u, v in ((a, b), (a, c), (b, c)):
+            val = float(np.median(res.relation(u, v)[:, step]))
+            (x1, y1), (x2, y2) = pos[u], pos[v]
+            ax.plot([x1, x2], [y1, y2], color=cmap(norm(val)), lw=1 + 7 * abs(val),
+                    solid_capstyle="round")
+            ax.text((x1 + x2) / 2, (y1 + y2) / 2, f"{val:+.2f}", ha="center", va="center",
+                    fontsize=9, bbox={"fc": "white", "ec": "none", "alpha": 0.8})
+        for sid, (x, y) in pos.items():
+            ax.text(x, y, sid, ha="center", va="center", fontsize=11, weight="bold",
+                    bbox={"boxstyle": "circle", "fc": "#f0f0f0", "ec": "0.3"})
+        codes = res.dittmer_codes[:, step]
+        top = np.bincount(codes, minlength=4)
+        k = int(top.argmax())
+        ax.set_title(f"{res.dates[step]}\n{DITTMER[k].replace('_', ' ')} "
+                     f"({top[k] / len(codes):.0%} of runs)", fontsize=10)
+        ax.set(xlim=(-0.05, 1.05), ylim=(0.0, 1.05), aspect="equal")
+        ax.axis("off")
+    fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8,
+                 label="median x̄")
+    fig.suptitle("Strategic triangle (Dittmer 1981)")
+    return fig
+
+
+def fig_trade(res: Results) -> Figure:
+    """Goods trade of the triangle's pairs, USD bn/yr."""
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    dates = as_dates(res.dates)
+    for k, (a, b) in enumerate(res.key_pairs()):
+        band(ax, dates, res.trade(a, b), PALETTE[k], f"{a}–{b}")
+    ax.set(ylabel="goods trade, both directions (USD bn/yr)", ylim=(0, None),
+           title=f"{res.world.spec.scenario.title}\nBilateral trade ({_runs_note(res)})")
+    date_axis(ax)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def fig_deals(res: Results) -> Figure:
+    """Decisions: share of runs in which each has been taken, and its monthly probability."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    dates = as_dates(res.dates)
+    for k, d in enumerate(res.world.decisions):
+        col = PALETTE[k % len(PALETTE)]
+        ax1.plot(dates, (res.made[:, :, d.index] > 0).mean(axis=0), color=col, lw=2,
+                 label=d.label.replace(":", ": ").replace("_", " "))
+        ax2.plot(dates[1:], res.traj.prob[:, :, d.index].mean(axis=0), color=col, lw=2)
+    ax1.set(ylim=(0, 1), ylabel="share of runs with the decision taken",
+            title="Decisions taken so far")
+    ax2.set(ylim=(0, None), ylabel="probability of acting that month",
+            title="Monthly probability, mean over runs (0 once a one-off deal is made)")
+    for ax in (ax1, ax2):
+        date_axis(ax)
+        ax.grid(alpha=0.3)
+    ax1.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"{res.world.spec.scenario.title}: deals and escalations")
+    return fig
+
+
+def fig_patterns(res: Results) -> Figure:
+    """Share of runs in each Dittmer pattern over time."""
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    dates = as_dates(res.dates)
+    shares = np.stack([(res.dittmer_codes == k).mean(axis=0) for k in range(4)])
+    ax.stackplot(dates, shares, labels=[p.replace("_", " ") for p in DITTMER],
+                 colors=[PATTERN_COLORS[p] for p in DITTMER], alpha=0.85)
+    ax.set(ylim=(0, 1), ylabel="share of runs",
+           title=f"{res.world.spec.scenario.title}\nUSA–CHN–RUS triangle pattern")
+    date_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
+    return fig
+
+
+FIGURES = {
+    "relations": fig_relations,
+    "heatmap": fig_heatmap,
+    "triangle": fig_triangle,
+    "trade": fig_trade,
+    "deals": fig_deals,
+    "patterns": fig_patterns,
+}
+
+
+def save_figures(res: Results, folder: Path) -> list[Path]:
+    """Write every figure as PNG into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, make in FIGURES.items():
+        fig = make(res)
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        paths.append(path)
+    return paths

@@ -1,0 +1,93 @@
+"""The CLI end to end in a temporary folder: outputs, determinism, rerun, overwrite rules."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from conftest import BASELINE, SCENARIOS
+
+from sim.cli import main
+from sim.output import compare_folders
+
+EXPECTED = {"timeseries.csv", "states.csv", "outcomes.csv", "summary.csv", "manifest.json"}
+FIGURES = {"relations.png", "heatmap.png", "triangle.png", "trade.png", "deals.png",
+           "patterns.png"}
+
+
+def test_run_writes_tables_figures_manifest(tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["run", str(BASELINE), "--runs", "6", "--seed", "7", "--out", str(out),
+                 "--quiet"]) == 0
+    assert "CHN-RUS at horizon" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir() if p.is_file()} == EXPECTED
+    assert {p.name for p in (out / "figures").iterdir()} == FIGURES
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert list(ts.columns) == ["run", "step", "date", "source", "target", "relation", "trade"]
+    assert ts["run"].nunique() == 6 and ts["step"].max() == 72
+    assert ts["relation"].between(-1, 1).all() and (ts["trade"] >= 0).all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 6
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["settings"]["seed"] == 7 and man["settings"]["runs"] == 6
+    assert man["scenario_files"][0]["hash"].startswith("sha256:")
+    assert man["resolved_scenarios"][0]["scenario"]["name"] == "baseline"
+    assert set(man["files"]) == EXPECTED | {f"figures/{f}" for f in FIGURES}
+    # the trade column is goods shipped source -> target, as the scenario's "A->B" keys
+    first = ts[(ts.step == 0) & (ts.run == 0)].set_index(["source", "target"])["trade"]
+    assert first[("CHN", "USA")] == 449.1 and first[("USA", "CHN")] == 106.5
+
+
+def test_same_seed_same_files_and_rerun_identical(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert main(["run", str(BASELINE), "--runs", "4", "--seed", "11", "--out", str(out),
+                     "--quiet"]) == 0
+    assert compare_folders(a, b) == []
+    assert main(["rerun", str(a), "--quiet"]) == 0
+    assert compare_folders(a, tmp_path / "a-rerun") == []
+    c = tmp_path / "c"
+    assert main(["run", str(BASELINE), "--runs", "4", "--seed", "12", "--out", str(c),
+                 "--quiet", "--no-figures"]) == 0
+    assert "timeseries.csv" in compare_folders(a, c)
+
+
+def test_engines_write_identical_tables(tmp_path):
+    outs = []
+    for engine in ("mesa", "batched"):
+        out = tmp_path / engine
+        main(["run", str(BASELINE), "--runs", "2", "--engine", engine, "--out", str(out),
+              "--quiet", "--no-figures"])
+        outs.append(out)
+    assert compare_folders(*outs) == []
+
+
+def test_refuses_non_empty_folder_unless_forced(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet",
+                 "--no-figures", "--force"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no leftovers
+
+
+def test_bad_arguments_exit_2(tmp_path, capsys):
+    for argv in (["run", str(BASELINE), "--runs", "0"], ["run", str(BASELINE), "--seed", "x"],
+                 ["rerun", str(tmp_path)]):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        assert code == 2
+    assert "manifest.json" in capsys.readouterr().err
+
+
+def test_validate_and_list(capsys):
+    assert main(["validate", *map(str, sorted(SCENARIOS.glob("*.toml")))]) == 0
+    assert "ok" in capsys.readouterr().out
+    assert main(["list", str(SCENARIOS)]) == 0
+    assert "baseline" in capsys.readouterr().out
