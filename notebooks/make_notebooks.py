@@ -51,6 +51,87 @@ res.summary.filter(like="relation").describe(percentiles=[.05, .5, .95]).round(2
 ]
 
 
+BACKTEST = [
+    new_markdown_cell("""# Backtest: calibrate on 2014-2019, forecast 2020-2024 from the events
+
+`scenarios/history_2014_2024.toml` is the world of January 2014 (2013 data), driven by every
+row of the 2014-2024 event timeline. `sim calibrate` fitted four parameters to the 2014-2019
+outcome series only (UNGA ideal-point distances; CHN-RUS and USA-CHN goods trade) and wrote
+`calibration/`. Here we look at that fit, its identifiability, and the ensemble forecast for
+2020-2024, which comes from the model and the recorded events alone (no later outcome is read).
+See `docs/VALIDATION_calibration.md`."""),
+    new_code_cell("""import json
+import pandas as pd
+
+from sim import observe as ob
+from sim import backtest as bt
+from sim.calibrate import load_calibrated
+
+rep = json.loads(open("../calibration/report.json").read())
+pd.DataFrame(rep["free_parameters"])[["name", "estimate", "sd", "ci95", "at_bound", "why"]]"""),
+    new_markdown_cell("""## Fit on 2014-2019 and identifiability
+RMSE of the calibrated fit per series, against the series' own 2014-19 mean (an in-sample
+baseline fitted to the very values it is scored on). Then the parameter correlations and the
+profiles (weighted SSR over s², re-fitting the other parameters; below 3.84 = not rejected)."""),
+    new_code_cell("""pd.DataFrame(rep["fit"]).T[["rmse", "rmse_constant_mean", "residual_sd"]]"""),
+    new_code_cell("""names = [p["name"] for p in rep["free_parameters"]]
+pd.DataFrame(rep["identifiability"]["correlation"], index=names, columns=names).round(2)"""),
+    new_code_cell("""pd.DataFrame({k: {"not rejected (95%)": v["not_rejected_range"], "flat": v["flat"],
+               "fixed in fit": v["fixed_in_fit"]} for k, v in rep["profiles"].items()}).T"""),
+    new_markdown_cell("""## The ensemble: fit to 2019, forecast 2020-2024
+Each run draws its parameters from the fitted covariance, has the model's relation noise and
+measurement noise of each series' residual size. Median and 90% band."""),
+    new_code_cell("""spec = load_calibrated("../scenarios/history_2014_2024.toml",
+                       "../calibration/mechanisms_2019.toml")
+years, draws = bt.ensemble(spec, rep, runs=100, seed=2014)
+pred = bt.predictions_table(years, draws)
+observed = ob.load_observed()
+bt.fig_backtest(pred, observed)"""),
+    new_code_cell("""pred[pred.year > 2019].pivot_table(index=["series", "pair"], columns="year",
+                                  values="predicted").round(2)"""),
+    new_markdown_cell("""## Against naive baselines (data through 2019 only)
+In sample, and rolling origin: re-calibrate on 2014..c for c = 2016, 2017, 2018, forecast to
+2019, compared with persistence, a linear trend and the mean fitted on the same years."""),
+    new_code_cell("""ro = bt.rolling_origin(load_calibrated("../scenarios/history_2014_2024.toml",
+                                     "../calibration/mechanisms_2019.toml"), observed)
+scores = pd.concat([bt.in_sample(rep, observed), bt.rolling_scores(ro)], ignore_index=True)
+bt.summary_table(scores).round(3)"""),
+    new_code_cell("bt.fig_evaluation(scores)"),
+]
+
+
+COMPARE = [
+    new_markdown_cell("""# Compare scenarios
+
+Pick scenarios from `scenarios/`, run them under common random numbers (run *i* of every
+scenario draws the same random streams, so differences are paired run by run), then read the
+figures and the table. The first scenario is the reference."""),
+    new_code_cell("""import sim
+from sim import hypotheses
+
+SCENARIOS = ["baseline", "no_may2024_tariffs", "tariff_escalation", "allied_pressure",
+             "secondary_sanctions_enforced"]
+RUNS = 300  # more runs, narrower intervals; 500+ for reporting
+cmp = sim.compare([f"../scenarios/{s}.toml" for s in SCENARIOS], runs=RUNS, seed=1)
+cmp.names"""),
+    new_markdown_cell("## Key outcomes over time (median, 50% and 90% bands)"),
+    new_code_cell("""figs = cmp.figures()
+figs["outcomes_over_time"]"""),
+    new_markdown_cell("## Paired differences from the baseline (median, 90% interval)"),
+    new_code_cell('figs["paired_differences"]'),
+    new_code_cell('figs["horizon_distributions"]'),
+    new_code_cell('figs["deal_probabilities"]'),
+    new_markdown_cell("## The table: horizon outcomes and paired differences"),
+    new_code_cell("""t = cmp.table
+t[t.outcome.str.startswith("relation_")].round(3)"""),
+    new_markdown_cell("""## The article's claims as hypotheses
+Each claim is decided on paired ensembles with 95% intervals (`sim.hypotheses`; the tests in
+`tests/test_hypotheses.py` assert the verdicts)."""),
+    new_code_cell("""hypotheses.pressure_dose("../scenarios/baseline.toml", runs=RUNS, seed=1).round(4)"""),
+    new_code_cell("""hypotheses.asks_within("../scenarios/baseline.toml", months=12, runs=RUNS, seed=1).round(3)"""),
+]
+
+
 def write(name: str, cells: list) -> None:
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -60,3 +141,5 @@ def write(name: str, cells: list) -> None:
 
 if __name__ == "__main__":
     write("01_baseline.ipynb", BASELINE)
+    write("02_compare_scenarios.ipynb", COMPARE)
+    write("03_backtest.ipynb", BACKTEST)

@@ -7,11 +7,12 @@ tables (:mod:`sim.results`) → figures (:mod:`sim.plots`) → CLI (:mod:`sim.cl
 """
 
 from sim.api import run, write_run
+from sim.compare import Comparison, compare
 from sim.model import AlignmentModel
 from sim.results import Results
 from sim.spec import ScenarioError, load_scenario
 from sim.world import World
 
-__all__ = ["AlignmentModel", "Results", "ScenarioError", "World", "load_scenario", "run",
-           "write_run"]
+__all__ = ["AlignmentModel", "Comparison", "Results", "ScenarioError", "World", "compare",
+           "load_scenario", "run", "write_run"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Command line: ``sim run | validate | schema | list | rerun``.
+"""Command line: ``sim run | validate | schema | list | rerun | compare | calibrate | backtest``.
 
 Bad input prints one line naming the file, key path, bad value and what was expected, and
 exits with code 2 without writing anything.
@@ -14,14 +14,10 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.output import OutputError, check_target, compare_folders, read_manifest
+from sim.output import OutputError, UserError, check_target, compare_folders, read_manifest
 from sim.spec import ScenarioError, json_schema, load_scenario
 
 EXIT_BAD_INPUT = 2
-
-
-class UserError(Exception):
-    """Anything the user can fix; shown without a traceback."""
 
 
 def _positive(text: str) -> int:
@@ -74,6 +70,49 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--out", type=Path, default=None, help="where to write (default FOLDER-rerun)")
     rr.add_argument("--force", action="store_true")
     rr.add_argument("--quiet", action="store_true")
+
+    c = sub.add_parser("compare", help="run scenarios with the same random streams and compare "
+                       "them run by run with the first")
+    c.add_argument("scenarios", type=Path, nargs="+",
+                   help="scenario files (.toml), at least 2; the first is the reference")
+    c.add_argument("--runs", type=_positive, default=500, help="runs per scenario (default 500)")
+    c.add_argument("--seed", type=_seed, default=None,
+                   help="master seed shared by every scenario (default: the first one's)")
+    c.add_argument("--out", type=Path, default=None,
+                   help="output folder (default outputs/compare-<first>-vs-<second>, or "
+                        "-vs-<number of others> for more than two)")
+    c.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    c.add_argument("--engine", choices=("auto", "mesa", "batched"), default="auto",
+                   help="auto = Mesa for one run, batched for more (same results)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from sim.calibrate import HISTORY, OUT
+
+    data_help = "data folder (default $SIM_DATA_DIR or ../shared/data)"
+    cal = sub.add_parser("calibrate", help="fit mechanisms to the 2014-2019 outcome series "
+                         "(never later data)")
+    cal.add_argument("--history", type=Path, default=HISTORY,
+                     help=f"history scenario (default {HISTORY})")
+    cal.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT}/)")
+    cal.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    cal.add_argument("--data", type=Path, default=None, help=data_help)
+    cal.add_argument("--no-profile", action="store_true", help="skip the profiles (faster)")
+
+    bt = sub.add_parser("backtest", help="run the calibrated history 2014-2024: fitted to "
+                        "2019, forecast 2020-2024")
+    bt.add_argument("--out", type=Path, required=True, help="output folder")
+    bt.add_argument("--runs", type=_positive, default=200, help="ensemble size (default 200)")
+    bt.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
+    bt.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    bt.add_argument("--history", type=Path, default=HISTORY,
+                    help=f"history scenario (default {HISTORY})")
+    bt.add_argument("--calibration", type=Path, default=OUT,
+                    help=f"folder written by sim calibrate (default {OUT}/)")
+    bt.add_argument("--data", type=Path, default=None, help=data_help)
+    bt.add_argument("--no-evaluation", action="store_true",
+                    help="skip the rolling-origin re-calibrations (faster)")
+    bt.add_argument("--no-param-uncertainty", action="store_true",
+                    help="every run uses the point estimate")
     return p
 
 
@@ -123,9 +162,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         try:
             meta = tomllib.loads(f.read_text(encoding="utf-8")).get("scenario", {})
             title = meta.get("title", "")
-            parent = meta.get("extends")
-            parent = parent.get("value") if isinstance(parent, dict) else parent
-            note = f"  [extends {Path(parent).stem}]" if parent else ""
+            parents = meta.get("extends") or []
+            parents = parents.get("value") if isinstance(parents, dict) else parents
+            parents = [parents] if isinstance(parents, str) else parents
+            note = f"  [extends {' + '.join(Path(p).stem for p in parents)}]" if parents else ""
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError) as err:
             title, note = f"(unreadable: {err})", ""
         print(f"{f.stem:<{width}}  {title}{note}")
@@ -155,8 +195,69 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare, default_out, load_scenarios
+
+    specs = load_scenarios(args.scenarios)
+    names = [s.scenario.name for s in specs]
+    out = args.out or default_out(names)
+    check_target(out, args.force)
+    comp = compare(specs, runs=args.runs, seed=args.seed, engine=args.engine,
+                   progress=not args.quiet)
+    comp.write(out, force=args.force)
+    print(f"wrote {out}/ ({len(names)} scenarios x {args.runs} runs, seed {comp.seed}; "
+          f"reference {names[0]})")
+    for note in comp.notes:
+        print(f"  note: {note}")
+    table = comp.table
+    rel = table[table["outcome"].str.startswith("relation_")
+                & (table["scenario"] != names[0])]
+    for row in rel.itertuples(index=False):
+        print(f"  {row.scenario:>16} {row.outcome.removeprefix('relation_'):>8} at "
+              f"{row.date}: mean diff {row.mean_diff:+.3f} "
+              f"(90%: {row.diff_q05:+.3f} .. {row.diff_q95:+.3f})")
+    return 0
+
+
+def _data_folder(arg: Path | None) -> Path:
+    from sim import observe
+
+    folder = Path(arg) if arg is not None else observe.data_dir()
+    if not (folder / observe.IDEALPOINT_FILE).is_file():
+        raise UserError(f"{folder}: no {observe.IDEALPOINT_FILE}; expected the shared data "
+                        "folder (set SIM_DATA_DIR or pass --data)")
+    return folder
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate import calibrate
+
+    calibrate(args.history, args.out, force=args.force, data=_data_folder(args.data),
+              profile=not args.no_profile, quiet=False)
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.backtest import REPORT, backtest, print_summary, read_calibration
+
+    if not (Path(args.calibration) / REPORT).is_file():
+        raise UserError(f"{args.calibration}: no {REPORT}; expected a folder written by "
+                        "`sim calibrate` (run it first, or pass --calibration)")
+    try:
+        read_calibration(args.calibration)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    res = backtest(args.out, runs=args.runs, seed=args.seed, force=args.force,
+                   history=args.history, calibration=args.calibration,
+                   data=_data_folder(args.data), evaluate=not args.no_evaluation,
+                   param_uncertainty=not args.no_param_uncertainty)
+    print_summary(res)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "list": cmd_list,
-            "rerun": cmd_rerun}
+            "rerun": cmd_rerun, "compare": cmd_compare, "calibrate": cmd_calibrate,
+            "backtest": cmd_backtest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -110,7 +110,9 @@ def effect_of(
     ``dx[a, b] = s · g/10 · k`` for actor a, target b; ``dx[b, a] = r_b · s · g/10 · k``
     (or the host weight for a visit), with ``s`` = ``shock_scale``, ``g`` the Goldstein weight,
     ``k`` the intensity. Tariffs scale ``k`` by duties raised relative to the 2018 List 1+2
-    round. Lasting events move ``ties`` by ``ties_scale · g/10 · k`` both ways.
+    round. Lasting events move ``ties`` by ``ties_scale · g/10 · k`` both ways. A hostile
+    event (``g < 0``) by an actor listed in ``pressure_scale`` has all its effects multiplied
+    by that actor's factor (0 removes them, 2 doubles them).
     """
     kind = EVENT_TYPES[event.type]
     eff = Effect(len(index))
@@ -118,24 +120,43 @@ def effect_of(
     if event.type in ("tariff", "easing") and event.rate is not None and event.coverage is not None:
         k *= min(3.0, abs(event.rate) * event.coverage / TARIFF_REFERENCE_BN)
     g = kind.goldstein / 10.0
-    te = shocks.sanction_tariff_equivalent
     for actor in event.actors:
         a = index[actor]
+        m = shocks.pressure_scale.get(actor, 1.0) if g < 0 else 1.0
         for target in event.targets:
             b = index[target]
-            eff.dx[a, b] += shocks.shock_scale * g * k
-            reply = (
-                kind.host_goldstein / 10.0
-                if kind.host_goldstein is not None
-                else reciprocity[b] * g
-            )
-            eff.dx[b, a] += shocks.shock_scale * reply * k
-            if kind.lasting:
-                eff.dties[a, b] += shocks.ties_scale * g * k
-                eff.dties[b, a] += shocks.ties_scale * g * k
-            eff.dsupport[a, b] += kind.support * event.intensity
-            _trade_effects(eff, event, a, b, index, imports0, te, trade)
+            pair = Effect(len(index))
+            _pair_effects(pair, event, kind, a, b, k, reciprocity, index, imports0, shocks, trade)
+            for name in (*Effect.FIELDS, "lagged_base"):
+                getattr(eff, name)[...] += m * getattr(pair, name)
+            eff.lag = max(eff.lag, pair.lag)
     return eff
+
+
+def _pair_effects(
+    eff: Effect,
+    event: Event,
+    kind: EventType,
+    a: int,
+    b: int,
+    k: float,
+    reciprocity: np.ndarray,
+    index: dict[str, int],
+    imports0: np.ndarray,
+    shocks: EventShocks,
+    trade: Trade,
+) -> None:
+    """The effect of ``event`` from actor ``a`` on target ``b``."""
+    g = kind.goldstein / 10.0
+    te = shocks.sanction_tariff_equivalent
+    eff.dx[a, b] += shocks.shock_scale * g * k
+    reply = kind.host_goldstein / 10.0 if kind.host_goldstein is not None else reciprocity[b] * g
+    eff.dx[b, a] += shocks.shock_scale * reply * k
+    if kind.lasting:
+        eff.dties[a, b] += shocks.ties_scale * g * k
+        eff.dties[b, a] += shocks.ties_scale * g * k
+    eff.dsupport[a, b] += kind.support * event.intensity
+    _trade_effects(eff, event, a, b, index, imports0, te, trade)
 
 
 def _trade_effects(
@@ -153,7 +174,7 @@ def _trade_effects(
     if event.type in ("tariff", "easing") and event.rate is not None and event.coverage is not None:
         sign = 1.0 if event.type == "tariff" else -1.0
         base = max(imports0[a, b], 1e-9)
-        eff.dtau[a, b] += sign * abs(event.rate) * min(event.coverage, base) / base
+        eff.dtau[a, b] += sign * k * abs(event.rate) * min(event.coverage, base) / base
     elif event.type == "easing":
         eff.dtau[a, b] -= te * k
         eff.dtau[b, a] -= te * k

@@ -65,7 +65,8 @@ def balance_drift(x: np.ndarray, rate: float, r: float | None = 1.0, form: str =
     """Structural-balance pull ``α G(x_ij) Σ_k x_ik x_jk / (N-2)``: the ``X Xᵀ`` form.
 
     Traag, Van Dooren & De Leenheer (2013, PLoS ONE 8:e60063) show ``X Xᵀ`` reaches balance
-    from asymmetric starts where ``X²`` does not; saturation keeps ``x`` in ``[-R, R]``.
+    from asymmetric starts where ``X²`` does not; saturation (``R ≥ 1``) slows the pull as
+    ``|x|`` nears ``R``, and :func:`relation_step` clips ``x`` to ``[-1, 1]``.
     Pure modes for the theory checks: ``form="x2"`` gives ``Σ_k x_ik x_kj`` (Marvel et al.
     2011, ``dX/dt = X²``), ``r=None`` drops saturation, ``normalize=False`` drops ``1/(N-2)``.
     """
@@ -76,6 +77,13 @@ def balance_drift(x: np.ndarray, rate: float, r: float | None = 1.0, form: str =
     agree = x @ other
     scale = rate / max(n - 2, 1) if normalize else rate
     return scale * saturation(x, r) * agree
+
+
+def zero_diagonal(a: np.ndarray) -> np.ndarray:
+    """Set ``a[..., i, i] = 0`` in place (no self-relations); returns ``a``."""
+    n = a.shape[-1]
+    a[..., np.arange(n), np.arange(n)] = 0.0
+    return a
 
 
 def symmetric(x: np.ndarray) -> np.ndarray:
@@ -99,10 +107,7 @@ def shared_threat(t: np.ndarray) -> np.ndarray:
 
     Balance of threat (Walt 1985): states align against a common threat. Our operationalisation.
     """
-    s = t @ np.swapaxes(t, -1, -2)
-    n = s.shape[-1]
-    s[..., np.arange(n), np.arange(n)] = 0.0
-    return s
+    return zero_diagonal(t @ np.swapaxes(t, -1, -2))
 
 
 def dependence(imports: np.ndarray, gdp: np.ndarray, scale: float) -> np.ndarray:
@@ -113,6 +118,11 @@ def dependence(imports: np.ndarray, gdp: np.ndarray, scale: float) -> np.ndarray
     """
     pair = imports + np.swapaxes(imports, -1, -2)
     return 1.0 - np.exp(-pair / (1000.0 * gdp[:, None] * scale))
+
+
+def dependence_of(imports: np.ndarray, gdp: np.ndarray, scale: float, i: int) -> np.ndarray:
+    """Row ``D[:, i, :]`` of :func:`dependence` (what the decision rules need), ``(R, N)``."""
+    return 1.0 - np.exp(-(imports[:, i, :] + imports[:, :, i]) / (1000.0 * gdp[i] * scale))
 
 
 def affinity(ideal: np.ndarray, d_half: float) -> np.ndarray:
@@ -133,10 +143,7 @@ def anchor(x: np.ndarray, imports: np.ndarray, ties: np.ndarray, world: World,
     if mech.threat.enabled:
         t = threat(x, world.capability, mech.threat.power_exponent)
         z = z + a.w_shared_threat * shared_threat(t) - a.w_threat * t
-    p = np.tanh(z)
-    n = p.shape[-1]
-    p[..., np.arange(n), np.arange(n)] = 0.0
-    return p
+    return zero_diagonal(np.tanh(z))
 
 
 def relation_step(x: np.ndarray, p: np.ndarray, noise: np.ndarray, mech: Mechanisms) -> np.ndarray:
@@ -148,10 +155,7 @@ def relation_step(x: np.ndarray, p: np.ndarray, noise: np.ndarray, mech: Mechani
         dx += mech.anchor.rate * (p - x)
     if mech.noise.enabled:
         dx += mech.noise.sigma * noise
-    out = np.clip(x + dx, -1.0, 1.0)
-    n = x.shape[-1]
-    out[..., np.arange(n), np.arange(n)] = 0.0
-    return out
+    return zero_diagonal(np.clip(x + dx, -1.0, 1.0))
 
 
 # ----------------------------------------------------------------------------- trade
@@ -172,17 +176,19 @@ def trade_target(base: np.ndarray, tau: np.ndarray, x: np.ndarray, x0: np.ndarra
                  mech: Mechanisms) -> np.ndarray:
     """Long-run imports ``M*_ij``: CES tariff response, diversion and alignment feedback.
 
-    ``M*_ij = B_ij (1 + τ_ij)^(-ε) e^{κ (x̄_ij - x̄0_ij)} + θ L_i B_ij f_ij / Σ_k B_ik f_ik`` with
-    ``f = (1+τ)^(-ε)``, ``L_i = Σ_j B_ij (1 - f_ij)`` the imports lost to tariffs and ``θ`` the
-    share bought from third states (gravity/CES, Head & Mayer 2014; diversion: Alfaro & Chor
-    2023; alignment: Gopinath et al. 2024, ≈12% less trade between blocs, so κ ≈ 0.13).
+    ``M*_ij = K_ij e^{κ (x̄_ij - x̄0_ij)} + θ K_ij Σ_{l≠j} L_il / Σ_{k≠l} K_ik`` with
+    ``K = B (1+τ)^(-ε)`` the imports kept at the new tariffs and ``L = B - K`` those lost: a
+    share ``θ`` of what i no longer buys from l is bought from the other partners k ≠ l, in
+    proportion to what i still buys from them (gravity/CES, Head & Mayer 2014; diversion to
+    third countries: Alfaro & Chor 2023; alignment: Gopinath et al. 2024, ≈12% less trade
+    between blocs, so κ ≈ 0.13).
     """
     tr = mech.trade
-    f = (1.0 + np.maximum(tau, -0.99)) ** (-tr.elasticity_long_run)
-    kept = base * f
-    lost = (base - kept).sum(axis=-1, keepdims=True)
-    total = np.maximum(kept.sum(axis=-1, keepdims=True), 1e-12)
-    diverted = tr.diversion * np.maximum(lost, 0.0) * kept / total
+    kept = base * (1.0 + np.maximum(tau, -0.99)) ** (-tr.elasticity_long_run)
+    lost = np.maximum(base - kept, 0.0)
+    others = kept.sum(axis=-1, keepdims=True) - kept  # Σ_{k≠l} K_ik, per lost partner l
+    share = np.divide(lost, others, out=np.zeros_like(lost), where=others > 1e-12)
+    diverted = tr.diversion * kept * (share.sum(axis=-1, keepdims=True) - share)
     align = np.exp(tr.alignment_semi_elasticity * (symmetric(x) - symmetric(x0)))
     return kept * align + diverted
 
@@ -200,30 +206,29 @@ def trade_step(imports: np.ndarray, target: np.ndarray, rate: float) -> np.ndarr
 
 
 def apply_effect(state: State, effect: Effect, mask: np.ndarray | None = None) -> None:
-    """Add an event's effect to every run (or the runs where ``mask`` is true), in place."""
-    w = 1.0 if mask is None else mask.astype(float)[:, None, None]
-    state.x += w * effect.dx
-    np.clip(state.x, -1.0, 1.0, out=state.x)
-    state.tau += w * effect.dtau
+    """Add an event's effect to every run, or only to the runs where ``mask`` is true
+    (the others are not touched, so a run never depends on the runs batched with it)."""
+    rows = slice(None) if mask is None else np.flatnonzero(mask)
+    for name, inc in (("x", effect.dx), ("tau", effect.dtau), ("ties", effect.dties),
+                      ("exposure", effect.dexposure), ("support", effect.dsupport),
+                      ("concession", effect.dconcession), ("base", effect.dbase)):
+        if inc.any():
+            arr = getattr(state, name)
+            arr[rows] += inc
+    state.x[rows] = np.clip(state.x[rows], -1.0, 1.0)
+    zero_diagonal(state.x)
     np.maximum(state.tau, 0.0, out=state.tau)
-    state.ties += w * effect.dties
-    state.exposure += w * effect.dexposure
-    state.support += w * effect.dsupport
-    state.concession += w * effect.dconcession
-    state.base += w * effect.dbase
-    n = state.x.shape[-1]
-    state.x[:, np.arange(n), np.arange(n)] = 0.0
 
 
 def begin_month(state: State, world: World, t: int) -> None:
-    """Scheduled events of month ``t`` and lagged effects of earlier decisions (pipelines)."""
+    """Scheduled events of month ``t`` (unless ``mechanisms.events`` is off) and lagged effects
+    of earlier decisions (pipelines). Decisions are switched off per policy."""
     if world.mech.events.enabled and t in world.schedule:
         apply_effect(state, world.schedule[t])
     for d in world.decisions:
         if d.effect.lag and d.effect.lagged_base.any():
-            due = state.last[:, d.index] == t - d.effect.lag
-            if due.any():
-                state.base += due.astype(float)[:, None, None] * d.effect.lagged_base
+            due = np.flatnonzero(state.last[:, d.index] == t - d.effect.lag)
+            state.base[due] += d.effect.lagged_base
 
 
 def evolve(state: State, world: World, noise: np.ndarray) -> None:

@@ -16,7 +16,7 @@ from sim.agents import StateAgent
 from sim.kernels import State, begin_month, evolve
 from sim.metrics import balanced_share, dittmer
 from sim.policies import act
-from sim.seeds import run_seed, run_streams
+from sim.seeds import SLOTS, run_seed, run_streams
 from sim.spec import ScenarioSpec, load_scenario, month_label
 from sim.world import World
 
@@ -50,7 +50,7 @@ class AlignmentModel(mesa.Model):
         self._noise_rng, self._decision_rng = run_streams(seed, run)
         p = len(world.decisions)
         self.month = 0
-        self.uniform = np.zeros((1, p))
+        self.uniform = np.zeros((1, SLOTS))
         self.prob, self.fired = np.zeros((1, p)), np.zeros((1, p), bool)
         for i, (sid, name) in enumerate(zip(world.ids, world.names, strict=True)):
             StateAgent(self, i, sid, name, [d for d in world.decisions if d.actor == i])
@@ -92,7 +92,7 @@ class AlignmentModel(mesa.Model):
         self.month = round(self.time) - 1
         w = self.world
         noise = self._noise_rng.standard_normal((1, w.n, w.n))
-        self.uniform = self._decision_rng.random((1, len(w.decisions)))
+        self.uniform = self._decision_rng.random((1, SLOTS))
         begin_month(self.state, w, self.month)
         self.prob[:], self.fired[:] = 0.0, False
         self.agents.do("decide")

@@ -23,8 +23,12 @@ from pathlib import Path
 from typing import Any
 
 
-class OutputError(Exception):
-    """The output folder cannot be used (shown to the user, exit code 2)."""
+class UserError(Exception):
+    """Anything the user can fix: shown as one line without a traceback, exit code 2."""
+
+
+class OutputError(UserError):
+    """The output folder cannot be used."""
 
 
 def check_target(out: Path, force: bool) -> None:

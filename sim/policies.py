@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import State, apply_effect, dependence
+from sim.kernels import State, apply_effect, dependence_of
 from sim.world import Decision, World
 
 
@@ -32,7 +32,7 @@ def grant_ask_utility(state: State, world: World, d: Decision) -> np.ndarray:
     """
     pol = d.params
     a, p = d.actor, d.other
-    dep = dependence(state.imports, world.gdp, world.mech.anchor.dependence_scale)[:, a, :]
+    dep = dependence_of(state.imports, world.gdp, world.mech.anchor.dependence_scale, a)
     hostile_to_partner = np.maximum(0.0, -state.x[:, :, p])  # (R, N): x_kp
     west = (dep * hostile_to_partner).sum(axis=-1) / np.maximum(dep.sum(axis=-1), 1e-12)
     gain = pol.gain + (state.concession[:, p, a] if pol.ask == "pipeline" else 0.0)
@@ -41,19 +41,22 @@ def grant_ask_utility(state: State, world: World, d: Decision) -> np.ndarray:
 
 
 def support_index(state: State, d: Decision) -> np.ndarray:
-    """How far the target backs the watched state: ``x_tw + support_tw`` (deals count 1 each)."""
+    """How far the target backs the watched state: ``x_tw + support_tw`` (military aid and
+    finance access count 1 each, a signed agreement 0.5; ``sim.events``)."""
     return state.x[:, d.other, d.watch] + state.support[:, d.other, d.watch]
 
 
 def concede_index(state: State, world: World, d: Decision) -> np.ndarray:
     """Actor's trade dependence on its partner ``D_ap`` (Russia on China)."""
-    dep = dependence(state.imports, world.gdp, world.mech.anchor.dependence_scale)
-    return dep[:, d.actor, d.other]
+    dep = dependence_of(state.imports, world.gdp, world.mech.anchor.dependence_scale, d.actor)
+    return dep[:, d.other]
 
 
 def probability(state: State, world: World, d: Decision, t: int) -> np.ndarray:
-    """Monthly probability ``(R,)`` that decision ``d`` fires at month ``t``."""
+    """Monthly probability ``(R,)`` that decision ``d`` fires at month ``t`` (0 if disabled)."""
     pol = d.params
+    if not pol.enabled:
+        return np.zeros(state.x.shape[0])
     if d.rule == "grant_ask":
         index, allowed = grant_ask_utility(state, world, d), state.count[:, d.index] == 0
     elif d.rule == "escalate":

@@ -2,14 +2,19 @@
 ensemble size, chunking, worker count or engine.
 
 Run ``i`` of master seed ``s`` owns ``SeedSequence(s, spawn_key=(i,))``, split into two streams:
-relation noise (one ``(N, N)`` standard-normal draw per month) and decision draws (one uniform
-per policy per month). Numpy's ``Generator`` gives the same numbers whether a stream is drawn a
+relation noise (one ``(N, N)`` standard-normal draw per month) and decision draws (``SLOTS``
+uniforms per month; policy ``k`` reads slot ``k``). The decision draw has a fixed width so that
+scenarios with more or fewer policies still share every policy's draws (common random numbers
+for ``sim compare``). Numpy's ``Generator`` gives the same numbers whether a stream is drawn a
 month at a time (the Mesa model) or in blocks of months (the batched engine).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+SLOTS = 16
+"""Uniform draws per run-month for decisions: the most policies a scenario may have."""
 
 
 def run_streams(seed: int, run: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -26,21 +31,25 @@ def run_seed(seed: int, run: int) -> int:
 class Draws:
     """Per-run streams drawn in blocks of months, stacked over runs.
 
-    ``noise(t)`` is ``(R, N, N)`` and ``uniform(t)`` is ``(R, P)`` for month ``t``; months must be
-    asked for in order. ``block`` months are drawn per refill (memory: ``R·block·N²`` floats).
+    :meth:`month` returns ``(R, N, N)`` noise and ``(R, SLOTS)`` uniforms for month ``t``;
+    months must be asked for in order. ``block`` months are drawn per refill (memory:
+    ``R · block · N²`` floats).
     """
 
-    def __init__(self, seed: int, runs: np.ndarray, n: int, p: int, months: int,
+    def __init__(self, seed: int, runs: np.ndarray, n: int, months: int,
                  block: int | None = None) -> None:
         self.streams = [run_streams(seed, int(r)) for r in runs]
-        self.n, self.p, self.months = n, p, months
+        self.n, self.months = n, months
         self.block = block or max(1, min(months, 4_000_000 // max(1, len(runs) * n * n)))
         self._start, self._noise, self._uniform = 0, None, None
 
     def _refill(self, t: int) -> None:
         b = min(self.block, self.months - t)
-        self._noise = np.stack([g.standard_normal((b, self.n, self.n)) for g, _ in self.streams])
-        self._uniform = np.stack([u.random((b, self.p)) for _, u in self.streams])
+        self._noise = np.empty((len(self.streams), b, self.n, self.n))
+        self._uniform = np.empty((len(self.streams), b, SLOTS))
+        for k, (noise, uniform) in enumerate(self.streams):
+            noise.standard_normal(out=self._noise[k])
+            uniform.random(out=self._uniform[k])
         self._start = t
 
     def month(self, t: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,8 @@
 A scenario file is read in three passes:
 
 1. ``tomllib`` parses the text; ``extends`` chains are merged parent first (tables merge key by
-   key, ``events`` are appended unless the child sets ``replace_events = true``).
+   key, ``events`` are appended unless the child sets ``replace_events = true``; a child event
+   with the ``id`` of a parent event changes that event (``enabled = false`` removes it)).
 2. Every ``{ value = ..., cite = "..." }`` table is unwrapped to its value; the citations are
    kept in ``ScenarioSpec.cites`` by key path (``states[1].capability``).
 3. Pydantic checks keys, types and ranges; then cross-references (ids, dates) are checked.
@@ -78,7 +79,7 @@ class Meta(Strict):
     start: Annotated[str, Field(pattern=YEAR_MONTH, description="first month, YYYY-MM")]
     months: Annotated[int, Field(ge=1, le=600, description="horizon in monthly steps")]
     seed: int = Field(0, ge=0, lt=2**63, description="default master seed")
-    extends: str | None = None
+    extends: str | list[str] | None = None
     replace_events: bool = False
 
 
@@ -102,7 +103,7 @@ class StateSpec(Strict):
 class Balance(Strict):
     enabled: bool = True
     rate: float = Field(0.02, ge=0, le=1, description="alpha, per month")
-    saturation: float = Field(1.0, gt=0, le=5, description="R in G(x)=1-(x/R)^2")
+    saturation: float = Field(1.0, ge=1, le=5, description="R in G(x)=1-(x/R)^2")
 
 
 class Anchor(Strict):
@@ -129,6 +130,9 @@ class EventShocks(Strict):
     ties_scale: float = Field(0.2, ge=0, le=1, description="lasting ties per 10 Goldstein points")
     ties_half_life: float = Field(36.0, gt=0, le=600, description="months")
     sanction_tariff_equivalent: float = Field(0.15, ge=0, le=5)
+    pressure_scale: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
+        {}, description="multiplies every hostile event (Goldstein < 0) by these actors"
+    )
 
 
 class Trade(Strict):
@@ -139,8 +143,12 @@ class Trade(Strict):
         0.5, ge=0, le=1, description="share of lost imports bought from third states"
     )
     alignment_semi_elasticity: float = Field(0.13, ge=0, le=2)
-    gas_price_bn_per_bcm: float = Field(0.35, gt=0, le=2)
-    pipeline_lead_months: int = Field(67, ge=0, le=240)
+    gas_price_bn_per_bcm: float = Field(
+        0.35, gt=0, le=2, description="PoS1: ~$400bn over 30 years for 38 bcm/yr = 0.35"
+    )
+    pipeline_lead_months: int = Field(
+        67, ge=0, le=240, description="PoS1: contract 2014-05 to first gas 2019-12"
+    )
 
     @model_validator(mode="after")
     def _short_below_long(self) -> Trade:
@@ -170,6 +178,8 @@ class Event(Strict):
 
     type: str
     date: Annotated[str, Field(pattern=YEAR_MONTH)]
+    id: str | None = Field(None, description="lets a child scenario change or disable it")
+    enabled: bool = True
     actor: str | list[str]
     target: str | list[str]
     third: str | None = None
@@ -272,7 +282,7 @@ class ScenarioSpec(Strict):
     initial: Initial = Initial()
     mechanisms: Mechanisms = Mechanisms()
     events: list[Event] = []
-    policies: list[Policy] = []
+    policies: list[Policy] = Field([], max_length=16, description="at most 16 (sim.seeds.SLOTS)")
     # bookkeeping, filled by the loader
     cites: dict[str, str] = {}
     source: str = ""
@@ -290,10 +300,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     raw = _read_merged(path, chain=())
     if overrides:
-        raw = _merge(raw, overrides)
+        raw = merge_tables(raw, overrides)
     cites: dict[str, str] = {}
     plain = _unwrap(raw, "", cites, path)
-    plain.get("scenario", {}).pop("extends", None)
     try:
         spec = ScenarioSpec.model_validate({**plain, "cites": cites, "source": str(path)})
     except ValidationError as err:
@@ -314,7 +323,7 @@ def spec_from_dict(data: dict[str, Any], source: str = "<dict>") -> ScenarioSpec
     return spec
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(path, "", str(path), "an existing scenario file (.toml)")
     try:
@@ -326,43 +335,63 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file merged over its parents (``extends`` is one path or a list, merged in order)."""
     path = path.resolve()
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[-1], "scenario.extends", path.name, f"no cycle ({loop})")
-    raw = _read_toml(path)
+    raw = read_toml(path)
     meta = raw.get("scenario", {})
-    parent_ref = meta.get("extends") if isinstance(meta, dict) else None
-    if parent_ref is None:
+    refs = _plain(meta.get("extends")) if isinstance(meta, dict) else None
+    if refs is None:
         return raw
-    if isinstance(parent_ref, dict):
-        parent_ref = parent_ref.get("value")
-    if not isinstance(parent_ref, str):
-        raise ScenarioError(path, "scenario.extends", parent_ref, "a relative path to a .toml file")
-    parent_path = path.parent / parent_ref
-    if not parent_path.is_file():
+    refs = [refs] if isinstance(refs, str) else refs
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
         raise ScenarioError(
-            path,
-            "scenario.extends",
-            parent_ref,
-            f"a scenario file next to {path.name} (not found: {parent_path})",
+            path, "scenario.extends", refs, "a relative path to a .toml file, or a list of them"
         )
-    parent = _read_merged(parent_path, (*chain, path))
-    replace = bool(meta.get("replace_events", False))
-    child_events = raw.pop("events", [])
-    merged = _merge(parent, raw)
-    merged["events"] = child_events if replace else [*parent.get("events", []), *child_events]
-    merged["scenario"].pop("replace_events", None)
+    merged: dict[str, Any] = {}
+    for ref in refs:
+        parent_path = path.parent / ref
+        if not parent_path.is_file():
+            raise ScenarioError(
+                path,
+                "scenario.extends",
+                ref,
+                f"a scenario file relative to {path.name} (not found: {parent_path})",
+            )
+        merged = _overlay(merged, _read_merged(parent_path, (*chain, path)))
+    return _overlay(merged, raw)
+
+
+def _overlay(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """``child`` over ``parent``; events are added (or changed by ``id``) unless the child
+    says ``replace_events = true``."""
+    child = dict(child)
+    replace = bool(_plain(child.get("scenario", {}).get("replace_events", False)))
+    child_events = child.pop("events", [])
+    merged = merge_tables(parent, child)
+    merged["events"] = (
+        child_events
+        if replace
+        else _merge_list(parent.get("events", []), child_events, _event_identity)
+    )
+    if isinstance(merged.get("scenario"), dict):
+        merged["scenario"] = {
+            k: v for k, v in merged["scenario"].items() if k not in ("replace_events", "extends")
+        }
+    if not merged["events"]:
+        merged.pop("events")
     return merged
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Recursive merge: tables merge by key; ``states`` and ``policies`` merge entry by entry
     (same ``id`` / same rule, actor and ask or instrument); anything else in ``over`` replaces."""
     out = dict(base)
     for key, val in over.items():
         if isinstance(val, dict) and isinstance(out.get(key), dict) and not _is_cited(val):
-            out[key] = _merge(out[key], val)
+            out[key] = merge_tables(out[key], val)
         elif key in _LIST_IDENTITY and isinstance(val, list) and isinstance(out.get(key), list):
             out[key] = _merge_list(out[key], val, _LIST_IDENTITY[key])
         else:
@@ -370,12 +399,24 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+POLICY_KEYS = {"grant_ask": ("actor", "ask"), "escalate": ("actor", "instrument", "target"),
+               "concede": ("actor", "partner")}
+"""What identifies a policy when a child scenario changes its parent's (rule plus these)."""
+
+
 def _policy_identity(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(_plain(entry.get(k)) for k in ("rule", "actor", "ask", "instrument", "target"))
+    rule = _plain(entry.get("rule"))
+    return (rule, *(_plain(entry.get(k)) for k in POLICY_KEYS.get(rule, ())))
 
 
 def _plain(val: Any) -> Any:
     return val["value"] if _is_cited(val) else val
+
+
+def _event_identity(entry: dict[str, Any]) -> Any:
+    """Events merge by ``id``; events without one are always added."""
+    eid = _plain(entry.get("id"))
+    return ("event", eid) if eid is not None else ("anonymous", id(entry))
 
 
 _LIST_IDENTITY = {
@@ -390,7 +431,7 @@ def _merge_list(base: list[Any], over: list[Any], identity: Any) -> list[Any]:
     for entry in over:
         key = identity(entry) if isinstance(entry, dict) else None
         if key in index:
-            out[index[key]] = _merge(out[index[key]], entry)
+            out[index[key]] = merge_tables(out[index[key]], entry)
         else:
             out.append(entry)
     return out
@@ -555,6 +596,8 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
             known(m.group(3), f"{table}.{key}")
             if m.group(1) == m.group(3):
                 raise ScenarioError(file, f"{table}.{key}", key, "two different states")
+    for sid in spec.mechanisms.events.pressure_scale:
+        known(sid, f"mechanisms.events.pressure_scale.{sid}")
     first, last = month_index(spec.scenario.start, spec.scenario.start), spec.scenario.months - 1
     for i, ev in enumerate(spec.events):
         for who in ev.actors:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.events import Effect, effect_of
+from sim.events import CONCESSION_STEP, Effect, effect_of
 from sim.spec import PAIR, Event, Mechanisms, ScenarioSpec, month_index, month_label
 
 ASK_EVENTS = {
@@ -122,6 +122,8 @@ class World:
 
     def _compile_events(self, index: dict[str, int]) -> None:
         for ev in self.spec.events:
+            if not ev.enabled:
+                continue
             t = month_index(self.start, ev.date)
             eff = self.effect(ev)
             self.scheduled_events.append((t, ev))
@@ -130,9 +132,8 @@ class World:
                 self.schedule.setdefault(t + eff.lag, Effect(self.n)).dbase[...] += eff.lagged_base
 
     def _compile_policies(self, index: dict[str, int]) -> None:
+        # disabled policies keep their place (and random-draw slot) but never fire
         for pol in self.spec.policies:
-            if not pol.enabled:
-                continue
             watch = -1
             if pol.rule == "grant_ask":
                 other = pol.partner
@@ -177,9 +178,12 @@ class World:
                     date=self.start,
                     actor=pol.actor,
                     target=pol.partner,
+                    intensity=pol.step / CONCESSION_STEP,
                     note="decision: concession",
                 )
                 label = f"{pol.actor}:price_concession"
+            if any(d.label == label for d in self.decisions):  # same rule twice: name the other
+                label = f"{label}@{other}"
             self.decisions.append(
                 Decision(
                     index=len(self.decisions),
@@ -210,8 +214,8 @@ def initial_relations(ideal: np.ndarray, d_half: float) -> np.ndarray:
     """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -1, 1)``, zero diagonal.
 
     Our rule: identical ideal points give full friendship, a distance of ``d_half`` neutrality,
-    and twice that full hostility. With ``d_half = 1.75`` (half the 2000-19 maximum US-China
-    distance, data/derived_idealpoint_distances_USA_CHN_RUS.csv), the 2019 distances give
+    and twice that full hostility. With ``d_half = 1.75`` (half of 3.5, the top of the 2000-19
+    US-China distance in SCIENCE.md §6; the data maximum is 3.64 in 2003), the 2019 distances give
     USA-CHN -0.72, USA-RUS -0.46, CHN-RUS +0.73.
     """
     d = np.abs(ideal[:, None] - ideal[None, :])
