@@ -40,6 +40,14 @@ def _seed(text: str) -> int:
     return value
 
 
+def _parallel_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="local worker processes for chunks of 1000 runs (default: all cores)")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="Dask scheduler (tcp://host:8786, or 'env' for $SIM_DASK_SCHEDULER); "
+                        "same results as local runs")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sim", description="Scenario simulator of great-power "
                                 "alignment (USA, China, Russia and neighbours).")
@@ -56,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto = Mesa for one run, batched for more (same results)")
     r.add_argument("--no-figures", action="store_true", help="write tables only")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _parallel_arguments(r)
+    r.add_argument("--stream", action="store_true",
+                   help="keep per-month statistics only (automatic above 2000 runs)")
+    r.add_argument("--keep-runs", action="store_true",
+                   help="with streaming, also write every run's rows to runs.parquet")
 
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", type=Path, nargs="+")
@@ -85,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--engine", choices=("auto", "mesa", "batched"), default="auto",
                    help="auto = Mesa for one run, batched for more (same results)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    _parallel_arguments(c)
 
     from sim.calibrate import HISTORY, OUT
 
@@ -117,14 +131,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.api import run, write_run
-
     spec = load_scenario(args.scenario)
     out = args.out or Path("outputs") / spec.scenario.name
     check_target(out, args.force)
-    res = run(spec, runs=args.runs, seed=args.seed, engine=args.engine, progress=not args.quiet)
-    write_run(res, out, force=args.force, figures=not args.no_figures,
-              settings={"engine": args.engine})
+    return _run(spec, out, args)
+
+
+def _run(spec, out: Path, opts: argparse.Namespace) -> int:
+    """Run ``spec`` with the options of ``sim run`` and write ``out``: per-run tables, or
+    streamed statistics for large ensembles."""
+    from sim.api import STREAM_ABOVE, run, stream, write_run, write_stats
+
+    parallel = {"workers": opts.workers, "dask": opts.dask}
+    figures, progress = not opts.no_figures, not opts.quiet
+    if opts.stream or opts.runs > STREAM_ABOVE:
+        keep = out.parent / f".{out.name}.runs.parquet" if opts.keep_runs else None
+        stats = stream(spec, opts.runs, opts.seed, progress=progress, keep_runs=keep, **parallel)
+        write_stats(stats, out, force=opts.force, figures=figures,
+                    settings={"engine": "batched", "stream": True, "keep_runs": keep})
+        print(f"wrote {out}/ ({opts.runs} runs streamed, {spec.scenario.months} months)")
+        return 0
+    res = run(spec, runs=opts.runs, seed=opts.seed, engine=opts.engine, progress=progress,
+              **parallel)
+    write_run(res, out, force=opts.force, figures=figures,
+              settings={"engine": opts.engine, "stream": False})
     _report(out, res)
     return 0
 
@@ -137,6 +167,9 @@ def _report(out: Path, res) -> None:
         q = s[c].quantile([0.05, 0.5, 0.95]).to_numpy()
         print(f"  {c.removeprefix('relation_'):>8} at horizon: median {q[1]:+.2f} "
               f"(90%: {q[0]:+.2f} .. {q[2]:+.2f})")
+    top = s["landscape_blocs"].value_counts(normalize=True)
+    print(f"  blocs landscape theory favours at horizon: {top.index[0]} "
+          f"({top.iloc[0]:.0%} of runs)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -173,7 +206,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
-    from sim.api import rerun_spec, run, write_run
+    from sim.api import rerun_spec
 
     data = read_manifest(args.folder)
     settings = data["settings"]
@@ -182,11 +215,12 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                         " expected 'run' (sim rerun repeats sim run folders)")
     out = args.out or args.folder.with_name(args.folder.name + "-rerun")
     check_target(out, args.force)
-    spec = rerun_spec(data)
-    res = run(spec, runs=settings["runs"], seed=settings["seed"],
-              engine=settings.get("engine", "auto"), progress=not args.quiet)
-    write_run(res, out, force=args.force, figures=settings.get("figures", True),
-              settings={"engine": settings.get("engine", "auto")})
+    opts = argparse.Namespace(
+        runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
+        force=args.force, no_figures=not settings.get("figures", True), quiet=args.quiet,
+        workers=None, dask=None, stream=bool(settings.get("stream")),
+        keep_runs=bool(settings.get("keep_runs")))
+    _run(rerun_spec(data), out, opts)
     diff = compare_folders(args.folder, out)
     if diff:
         print(f"rerun wrote {out}/ but {len(diff)} file(s) differ: {', '.join(diff[:5])}")
@@ -203,7 +237,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or default_out(names)
     check_target(out, args.force)
     comp = compare(specs, runs=args.runs, seed=args.seed, engine=args.engine,
-                   progress=not args.quiet)
+                   progress=not args.quiet, workers=args.workers, dask=args.dask)
     comp.write(out, force=args.force)
     print(f"wrote {out}/ ({len(names)} scenarios x {args.runs} runs, seed {comp.seed}; "
           f"reference {names[0]})")

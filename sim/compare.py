@@ -35,7 +35,7 @@ from sim.api import resolved, run
 from sim.ensemble import Engine
 from sim.metrics import DITTMER
 from sim.output import UserError, atomic_folder, manifest, write_manifest
-from sim.plots import PALETTE, PATTERN_COLORS, as_dates, band, date_axis
+from sim.plots import PALETTE, PATTERN_COLORS, as_dates, band, date_axis, quantile_bands
 from sim.results import Results, pair_name
 from sim.spec import ScenarioSpec, load_scenario
 
@@ -81,19 +81,6 @@ def default_out(names: Sequence[str]) -> Path:
 # ------------------------------------------------------------------------------- outcomes
 
 
-def outcome_arrays(res: Results) -> dict[str, np.ndarray]:
-    """The key outcomes of one ensemble, each ``(R, T+1)`` floats."""
-    out: dict[str, np.ndarray] = {}
-    for a, b in res.key_pairs():
-        out[f"relation_{pair_name(a, b)}"] = res.relation(a, b)
-    for a, b in res.key_pairs():
-        out[f"trade_{pair_name(a, b)}"] = res.trade(a, b)
-    out["balanced_share"] = res.balanced.astype(float)
-    for d in res.world.decisions:
-        out[f"made_{d.label}"] = (res.made[:, :, d.index] > 0).astype(float)
-    return out
-
-
 def outcome_label(outcome: str) -> tuple[str, str]:
     """(title, unit) of an outcome for axes."""
     kind, _, what = outcome.partition("_")
@@ -134,7 +121,7 @@ class Comparison:
         self.engine = engine
         seeds = {int(r.traj.seed) for r in self.results.values()}
         self.seed = next(iter(seeds)) if len(seeds) == 1 else None
-        self.values = {n: outcome_arrays(r) for n, r in self.results.items()}
+        self.values = {n: r.key_outcomes() for n, r in self.results.items()}
         self.outcome_names: list[str] = list(dict.fromkeys(
             o for n in self.names for o in self.values[n]))
         common = set.intersection(*(set(r.dates) for r in self.results.values()))
@@ -330,7 +317,8 @@ class Comparison:
                 if key not in vals:
                     continue
                 dates = as_dates(res.dates)
-                band(ax, dates, vals[key], self.colors[name], name)
+                band(ax, dates, quantile_bands(vals[key]), self.colors[name], name,
+                     len(vals[key]))
                 for t, _ in self._new_events(name):
                     ax.axvline(dates[min(t + 1, len(dates) - 1)], color=self.colors[name],
                                lw=0.8, ls=":", zorder=0)
@@ -431,7 +419,8 @@ class Comparison:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right upper", frameon=False,
                    title="Dittmer pattern")
-        a, b, c = self.results[self.reference].triad_ids
+        w = self.results[self.reference].world
+        a, b, c = (w.ids[i] for i in w.triad())
         fig.suptitle(f"{a}–{b}–{c} strategic triangle: share of {self.runs} runs in each "
                      "pattern")
         return fig
@@ -584,4 +573,4 @@ def table_markdown(table: pd.DataFrame, title: str = "", note: str = "") -> str:
 
 
 __all__ = ["CompareError", "Comparison", "compare", "default_out", "load_scenarios",
-           "outcome_arrays", "table_markdown"]
+           "table_markdown"]

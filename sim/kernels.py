@@ -132,13 +132,14 @@ def affinity(ideal: np.ndarray, d_half: float) -> np.ndarray:
 
 def anchor(x: np.ndarray, imports: np.ndarray, ties: np.ndarray, world: World,
            mech: Mechanisms) -> np.ndarray:
-    """Interest anchor ``p_ij = tanh(b + w_I A_ij + w_D D_ij + w_S S_ij - w_T T_ij + w_K K_ij)``.
+    """Interest anchor
+    ``p_ij = tanh(b + w_I A_ij + w_L L_ij + w_D D_ij + w_S S_ij - w_T T_ij + w_K K_ij)``.
 
-    SCIENCE.md §3: ideology (A), trade dependence (D), shared threat (S), direct threat (T)
-    and lasting ties from agreements and sanctions (K).
+    SCIENCE.md §3: ideology (A), treaty commitments (L, ATOP), trade dependence (D), shared
+    threat (S), direct threat (T) and lasting ties from agreements and sanctions (K).
     """
     a = mech.anchor
-    z = a.bias + a.w_ideology * affinity(world.ideal, a.d_half)
+    z = a.bias + a.w_ideology * affinity(world.ideal, a.d_half) + a.w_alliance * world.alliance
     z = z + a.w_trade * dependence(imports, world.gdp, a.dependence_scale) + a.w_ties * ties
     if mech.threat.enabled:
         t = threat(x, world.capability, mech.threat.power_exponent)

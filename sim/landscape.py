@@ -180,25 +180,38 @@ def load_fixture(folder: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     return names, sizes, p
 
 
+def splits(n: int) -> np.ndarray:
+    """All ``2^(N-1)`` two-side splits of ``n`` actors as ±1 rows, actor 0 on side +1."""
+    codes = np.arange(2 ** (n - 1))[:, None] >> np.arange(n - 1)[None, :] & 1
+    return np.concatenate([np.ones((len(codes), 1)), 1.0 - 2.0 * codes], axis=1)
+
+
 def blocs_from_relations(x: np.ndarray, sizes: np.ndarray,
                          rng: np.random.Generator | None = None,
                          restarts: int = 200) -> np.ndarray:
     """The two blocs a model state favours: the global-minimum landscape split with the dyads'
     mean relations ``x̄_ij = (x_ij + x_ji)/2`` as propensities and capabilities as sizes.
 
-    Exhaustive for ``N ≤ EXHAUSTIVE_MAX``, else ``heuristic_minimum``. ``x`` is ``(..., N, N)``;
-    returns ``(..., N)`` ±1 sides with actor 0 on side +1.
+    For ``N ≤ EXHAUSTIVE_MAX`` every split's energy is computed for all states at once,
+    ``E = ½ Σ_ij W_ij (1 - σ_i σ_j)`` with ``W_ij = s_i s_j p_ij``; above, per state with
+    :func:`heuristic_minimum`. ``x`` is ``(..., N, N)``; returns ``(..., N)`` ±1 sides with
+    actor 0 on side +1.
     """
     x = np.asarray(x, dtype=float)
     n = x.shape[-1]
-    rng = np.random.default_rng(0) if rng is None else rng
     flat = x.reshape(-1, n, n)
-    out = np.empty((flat.shape[0], n))
-    for r, xr in enumerate(flat):
-        p = 0.5 * (xr + xr.T)
-        p[np.arange(n), np.arange(n)] = 0.0
-        if n <= EXHAUSTIVE_MAX:
-            out[r] = local_minima_exhaustive(sizes, p)[0][0]
-        else:
-            out[r] = heuristic_minimum(sizes, p, restarts, rng)[0]
+    p = 0.5 * (flat + np.swapaxes(flat, -1, -2))
+    p[:, np.arange(n), np.arange(n)] = 0.0
+    sizes = np.asarray(sizes, dtype=float)
+    if n <= EXHAUSTIVE_MAX:
+        sigma = splits(n)
+        out = np.empty((len(flat), n))
+        for lo in range(0, len(flat), 256):  # bounded memory: 256 states x 2^(N-1) splits
+            w = sizes[:, None] * sizes[None, :] * p[lo:lo + 256]
+            e = 0.5 * (w.sum(axis=(-1, -2))[:, None]
+                       - np.einsum("ci,rij,cj->rc", sigma, w, sigma, optimize=True))
+            out[lo:lo + 256] = sigma[e.argmin(axis=1)]
+    else:
+        rng = np.random.default_rng(0) if rng is None else rng
+        out = np.stack([heuristic_minimum(sizes, pr, restarts, rng)[0] for pr in p])
     return out.reshape(*x.shape[:-2], n)

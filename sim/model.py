@@ -23,13 +23,6 @@ from sim.world import World
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 
 
-def triad(world: World) -> tuple[int, int, int]:
-    """Indices of the USA-CHN-RUS triangle (or the first three states)."""
-    if all(s in world.ids for s in ("USA", "CHN", "RUS")):
-        return world.idx("USA"), world.idx("CHN"), world.idx("RUS")
-    return 0, 1, 2
-
-
 class AlignmentModel(mesa.Model):
     """Great-power alignment, one run.
 
@@ -54,7 +47,7 @@ class AlignmentModel(mesa.Model):
         self.prob, self.fired = np.zeros((1, p)), np.zeros((1, p), bool)
         for i, (sid, name) in enumerate(zip(world.ids, world.names, strict=True)):
             StateAgent(self, i, sid, name, [d for d in world.decisions if d.actor == i])
-        usa, chn, rus = triad(world)
+        usa, chn, rus = world.triad()
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "step": lambda m: int(m.time),
@@ -112,3 +105,4 @@ def _as_world(scenario: str | Path | ScenarioSpec | World) -> World:
     if isinstance(scenario, ScenarioSpec):
         return World.from_spec(scenario)
     return World.from_spec(load_scenario(scenario))
+

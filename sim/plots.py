@@ -11,7 +11,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from sim.metrics import DITTMER
-from sim.results import Results
+from sim.results import BAND_QUANTILES, Results
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22"]
@@ -31,18 +31,24 @@ def date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
-def band(ax, dates: np.ndarray, values: np.ndarray, color: str, label: str) -> None:
-    """Median line with 50% and 90% bands over runs (``values`` is ``(R, T)``)."""
-    med = np.median(values, axis=0)
+def band(ax, dates: np.ndarray, bands: np.ndarray, color: str, label: str,
+         runs: int = 2) -> None:
+    """Median line with 50% and 90% bands; ``bands`` holds the 5, 25, 50, 75 and 95%
+    quantiles over runs, ``(5, T)`` (see ``Results.relation_bands``)."""
+    lo90, lo50, med, hi50, hi90 = bands
     ax.plot(dates, med, color=color, lw=2, label=label)
-    if values.shape[0] > 1:
-        lo90, lo50, hi50, hi90 = np.quantile(values, [0.05, 0.25, 0.75, 0.95], axis=0)
+    if runs > 1:
         ax.fill_between(dates, lo90, hi90, color=color, alpha=0.12, lw=0)
         ax.fill_between(dates, lo50, hi50, color=color, alpha=0.25, lw=0)
 
 
+def quantile_bands(values: np.ndarray) -> np.ndarray:
+    """The quantiles :func:`band` draws, over runs of ``values`` ``(R, T)``."""
+    return np.quantile(values, BAND_QUANTILES, axis=0)
+
+
 def _runs_note(res: Results) -> str:
-    r = res.traj.x.shape[0]
+    r = res.runs
     return "one run" if r == 1 else f"median, 50% and 90% bands of {r} runs"
 
 
@@ -59,7 +65,7 @@ def fig_relations(res: Results) -> Figure:
     ax = fig.subplots()
     dates = as_dates(res.dates)
     for k, (a, b) in enumerate(res.key_pairs()):
-        band(ax, dates, res.relation(a, b), PALETTE[k], f"{a}–{b}")
+        band(ax, dates, res.relation_bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
     _mark_events(ax, res)
     ax.axhline(0, color="k", lw=0.8)
     ax.set(ylim=(-1.05, 1.05), ylabel=RELATION_LABEL,
@@ -100,7 +106,7 @@ def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
     steps = steps or sorted({0, min(12, t_end), min(36, t_end), t_end})
     fig = Figure(figsize=(3.2 * len(steps) + 1, 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(steps)))
-    a, b, c = res.triad_ids
+    a, b, c = (res.world.ids[i] for i in res.world.triad())
     pos = {a: (0.5, 0.9), b: (0.1, 0.2), c: (0.9, 0.2)}
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     import matplotlib as mpl
@@ -136,7 +142,7 @@ def fig_trade(res: Results) -> Figure:
     ax = fig.subplots()
     dates = as_dates(res.dates)
     for k, (a, b) in enumerate(res.key_pairs()):
-        band(ax, dates, res.trade(a, b), PALETTE[k], f"{a}–{b}")
+        band(ax, dates, res.trade_bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
     ax.set(ylabel="goods trade, both directions (USD bn/yr)", ylim=(0, None),
            title=f"{res.world.spec.scenario.title}\nBilateral trade ({_runs_note(res)})")
     date_axis(ax)
@@ -150,11 +156,12 @@ def fig_deals(res: Results) -> Figure:
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     dates = as_dates(res.dates)
+    share, prob = res.deal_share(), res.mean_prob()
     for k, d in enumerate(res.world.decisions):
         col = PALETTE[k % len(PALETTE)]
-        ax1.plot(dates, (res.made[:, :, d.index] > 0).mean(axis=0), color=col, lw=2,
+        ax1.plot(dates, share[:, d.index], color=col, lw=2,
                  label=d.label.replace(":", ": ").replace("_", " "))
-        ax2.plot(dates[1:], res.traj.prob[:, :, d.index].mean(axis=0), color=col, lw=2)
+        ax2.plot(dates[1:], prob[:, d.index], color=col, lw=2)
     ax1.set(ylim=(0, 1), ylabel="share of runs with the decision taken",
             title="Decisions taken so far")
     ax2.set(ylim=(0, None), ylabel="probability of acting that month",
@@ -192,12 +199,14 @@ FIGURES = {
 }
 
 
-def save_figures(res: Results, folder: Path) -> list[Path]:
-    """Write every figure as PNG into ``folder``."""
+def save_figures(res: Results, folder: Path, names: tuple[str, ...] | None = None
+                 ) -> list[Path]:
+    """Write the figures (all, or ``names``) as PNG into ``folder``. A streamed ensemble
+    (``sim.ensemble.EnsembleStats``) supports relations, trade and deals."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, make in FIGURES.items():
-        fig = make(res)
+    for name in names or tuple(FIGURES):
+        fig = FIGURES[name](res)
         path = folder / f"{name}.png"
         fig.savefig(path, dpi=110, metadata={"Software": None})
         paths.append(path)

@@ -16,8 +16,10 @@ import pandas as pd
 
 from sim.engine import Trajectory
 from sim.kernels import symmetric
+from sim.landscape import blocs_from_relations
 from sim.metrics import DITTMER, balanced_share, blocs, dittmer
-from sim.model import triad
+
+BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def pair_name(a: str, b: str) -> str:
@@ -33,16 +35,9 @@ class Results:
         self.dates = self.world.dates()
 
     # ---------------------------------------------------------------- helpers
-    @property
-    def triad_ids(self) -> tuple[str, str, str]:
-        i, j, k = triad(self.world)
-        ids = self.world.ids
-        return ids[i], ids[j], ids[k]
-
     def key_pairs(self) -> list[tuple[str, str]]:
         """The three dyads of the USA-CHN-RUS triangle."""
-        a, b, c = self.triad_ids
-        return [(a, b), (a, c), (b, c)]
+        return self.world.key_pairs()
 
     def relation(self, a: str, b: str) -> np.ndarray:
         """Mean dyad relation ``x̄_ab``, ``(R, T+1)``."""
@@ -56,7 +51,7 @@ class Results:
 
     @cached_property
     def dittmer_codes(self) -> np.ndarray:
-        return dittmer(self.traj.x, *triad(self.world))
+        return dittmer(self.traj.x, *self.world.triad())
 
     @cached_property
     def balanced(self) -> np.ndarray:
@@ -67,10 +62,43 @@ class Results:
         return blocs(self.traj.x)
 
     @cached_property
+    def landscape_sides(self) -> np.ndarray:
+        """The split landscape theory favours at the horizon, per run ``(R, N)`` (±1)."""
+        return blocs_from_relations(self.traj.x[:, -1], self.world.capability)
+
+    def split_labels(self, sides: np.ndarray) -> np.ndarray:
+        """``"USA EU JPN | CHN RUS IND"`` per row of ±1 sides (the first state's side first)."""
+        ids = np.asarray(self.world.ids)
+        return np.array([" ".join(ids[row == row[0]]) + " | " + " ".join(ids[row != row[0]])
+                         for row in sides])
+
+    @cached_property
     def made(self) -> np.ndarray:
         """Deals (decisions) made by step, cumulative, ``(R, T+1, P)``."""
         r, _, p = self.traj.fired.shape
         return np.concatenate([np.zeros((r, 1, p), int), np.cumsum(self.traj.fired, axis=1)], 1)
+
+    # ---------------------------------------------------------------- what figures read
+    # (sim.ensemble.EnsembleStats offers the same methods for streamed ensembles)
+    @property
+    def runs(self) -> int:
+        return int(self.traj.x.shape[0])
+
+    def relation_bands(self, a: str, b: str) -> np.ndarray:
+        """5%, 25%, 50%, 75% and 95% quantiles over runs of ``x̄_ab``, ``(5, T+1)``."""
+        return np.quantile(self.relation(a, b), BAND_QUANTILES, axis=0)
+
+    def trade_bands(self, a: str, b: str) -> np.ndarray:
+        """The same quantiles of the pair's trade (USD bn/yr), ``(5, T+1)``."""
+        return np.quantile(self.trade(a, b), BAND_QUANTILES, axis=0)
+
+    def deal_share(self) -> np.ndarray:
+        """Share of runs in which each decision has been taken by each step, ``(T+1, P)``."""
+        return (self.made > 0).mean(axis=0)
+
+    def mean_prob(self) -> np.ndarray:
+        """Mean monthly probability of each decision, ``(T, P)``."""
+        return self.traj.prob.mean(axis=0)
 
     # ---------------------------------------------------------------- tables
     @cached_property
@@ -122,16 +150,25 @@ class Results:
         cols: dict[str, np.ndarray] = {
             "run": np.repeat(tr.runs, t1), "step": step, "date": np.asarray(self.dates)[step],
             "dittmer": np.asarray(DITTMER)[self.dittmer_codes.reshape(-1)],
-            "balanced_share": self.balanced.reshape(-1),
         }
-        for a, b in self.key_pairs():
-            cols[f"relation_{pair_name(a, b)}"] = self.relation(a, b).reshape(-1)
-            cols[f"trade_{pair_name(a, b)}"] = self.trade(a, b).reshape(-1)
+        cols.update({k: v.reshape(-1) for k, v in self.key_outcomes().items()})
         prob = np.concatenate([np.full((r, 1, tr.prob.shape[2]), np.nan), tr.prob], axis=1)
         for d in self.world.decisions:
             cols[f"p_{d.label}"] = prob[:, :, d.index].reshape(-1)
-            cols[f"made_{d.label}"] = self.made[:, :, d.index].reshape(-1)
         return pd.DataFrame(cols)
+
+    def key_outcomes(self) -> dict[str, np.ndarray]:
+        """The outcomes tables and comparisons report, each ``(R, T+1)``: the triangle's
+        relations and trade, the balanced share, and whether each decision was taken yet."""
+        out: dict[str, np.ndarray] = {}
+        for a, b in self.key_pairs():
+            out[f"relation_{pair_name(a, b)}"] = self.relation(a, b)
+        for a, b in self.key_pairs():
+            out[f"trade_{pair_name(a, b)}"] = self.trade(a, b)
+        out["balanced_share"] = self.balanced.astype(float)
+        for d in self.world.decisions:
+            out[f"made_{d.label}"] = (self.made[:, :, d.index] > 0).astype(float)
+        return out
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -143,9 +180,8 @@ class Results:
             cols[f"trade_{pair_name(a, b)}"] = self.trade(a, b)[:, -1]
         cols["dittmer"] = np.asarray(DITTMER)[self.dittmer_codes[:, -1]]
         cols["balanced_share"] = self.balanced[:, -1]
-        sides = self.bloc_sides[:, -1]
-        cols["bloc_with_" + w.ids[0]] = np.array(
-            [" ".join(s for s, v in zip(w.ids, row, strict=True) if v > 0) for row in sides])
+        cols["eigen_blocs"] = self.split_labels(self.bloc_sides[:, -1])
+        cols["landscape_blocs"] = self.split_labels(self.landscape_sides)
         for d in w.decisions:
             cols[f"made_{d.label}"] = self.made[:, -1, d.index]
             first = np.argmax(tr.fired[:, :, d.index], axis=1).astype(float)

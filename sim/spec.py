@@ -115,6 +115,7 @@ class Anchor(Strict):
     w_shared_threat: float = Field(1.0, ge=0, le=5)
     w_threat: float = Field(0.5, ge=0, le=5)
     w_ties: float = Field(1.0, ge=0, le=5)
+    w_alliance: float = Field(1.0, ge=0, le=5, description="weight of treaty commitments")
     d_half: float = Field(1.75, gt=0, le=10, description="ideal-point distance of zero affinity")
     dependence_scale: float = Field(0.05, gt=0, le=1, description="trade/GDP giving 63% dependence")
 
@@ -279,6 +280,9 @@ class ScenarioSpec(Strict):
     states: Annotated[list[StateSpec], Field(min_length=3, max_length=250)]
     relations: dict[str, Annotated[float, Field(ge=-1, le=1)]] = {}
     trade: dict[str, Annotated[float, Field(ge=0, le=10000)]] = {}
+    alliances: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        {}, description="treaty commitment per pair: 1 defence pledge, 0.5 bilateral "
+        "non-aggression and consultation (ATOP), absent 0")
     initial: Initial = Initial()
     mechanisms: Mechanisms = Mechanisms()
     events: list[Event] = []
@@ -386,8 +390,9 @@ def _overlay(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Recursive merge: tables merge by key; ``states`` and ``policies`` merge entry by entry
-    (same ``id`` / same rule, actor and ask or instrument); anything else in ``over`` replaces."""
+    """Recursive merge: tables merge by key; ``states`` merge by ``id`` and ``policies`` by
+    identity (``POLICY_KEYS``: rule plus actor and ask / instrument and target / partner);
+    anything else in ``over`` replaces."""
     out = dict(base)
     for key, val in over.items():
         if isinstance(val, dict) and isinstance(out.get(key), dict) and not _is_cited(val):
@@ -582,6 +587,7 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
     tables = {
         "relations": spec.relations,
         "trade": spec.trade,
+        "alliances": spec.alliances,
         "initial.ties": spec.initial.ties,
         "initial.exposure": spec.initial.exposure,
     }

@@ -52,6 +52,7 @@ class World:
     reciprocity: np.ndarray
     x0: np.ndarray
     imports0: np.ndarray
+    alliance: np.ndarray
     ties0: np.ndarray
     exposure0: np.ndarray
     months: int
@@ -70,6 +71,17 @@ class World:
 
     def idx(self, sid: str) -> int:
         return self.ids.index(sid)
+
+    def triad(self) -> tuple[int, int, int]:
+        """Indices of the USA-CHN-RUS triangle (or of the first three states)."""
+        if all(s in self.ids for s in ("USA", "CHN", "RUS")):
+            return self.idx("USA"), self.idx("CHN"), self.idx("RUS")
+        return 0, 1, 2
+
+    def key_pairs(self) -> list[tuple[str, str]]:
+        """The triangle's three dyads, e.g. ``[("USA", "CHN"), ("USA", "RUS"), ("CHN", "RUS")]``."""
+        a, b, c = (self.ids[i] for i in self.triad())
+        return [(a, b), (a, c), (b, c)]
 
     def dates(self) -> list[str]:
         """YYYY-MM label of every step 0..months."""
@@ -92,6 +104,7 @@ class World:
                 imports0[index[b], index[a]] = val
             else:  # a pair total, split evenly
                 imports0[index[b], index[a]] = imports0[index[a], index[b]] = val / 2
+        alliance = pair_matrix(spec.alliances, index, n)
         ties0 = pair_matrix(spec.initial.ties, index, n)
         exposure0 = pair_matrix(spec.initial.exposure, index, n)
         recip = np.array([s.reciprocity for s in spec.states])
@@ -105,6 +118,7 @@ class World:
             reciprocity=recip,
             x0=x0,
             imports0=imports0,
+            alliance=alliance,
             ties0=ties0,
             exposure0=exposure0,
             months=spec.scenario.months,

@@ -91,3 +91,27 @@ def test_validate_and_list(capsys):
     assert "ok" in capsys.readouterr().out
     assert main(["list", str(SCENARIOS)]) == 0
     assert "baseline" in capsys.readouterr().out
+
+
+def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
+    """Large ensembles keep per-month statistics; --keep-runs adds every run's rows."""
+    out = tmp_path / "s"
+    assert main(["run", str(BASELINE), "--runs", "30", "--stream", "--keep-runs", "--seed", "4",
+                 "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    files = {p.name for p in out.iterdir() if p.is_file()}
+    assert files == {"stats.csv", "decisions.csv", "runs.parquet", "manifest.json"}
+    assert {p.name for p in (out / "figures").iterdir()} == {"relations.png", "trade.png",
+                                                            "deals.png"}
+    rows = pd.read_parquet(out / "runs.parquet")
+    full = tmp_path / "f"
+    main(["run", str(BASELINE), "--runs", "30", "--seed", "4", "--out", str(full), "--quiet",
+          "--no-figures"])
+    ts = pd.read_csv(full / "timeseries.csv")
+    cols = ["run", "step", "source", "target", "relation", "trade"]
+    rows = rows[cols].astype({"source": str, "target": str}).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows, ts[cols].astype({"source": str, "target": str}),
+                                  check_dtype=False)
+    stats = pd.read_csv(out / "stats.csv")
+    assert len(stats) > 0 and not [p for p in tmp_path.iterdir() if p.name.startswith(".s.")]
+    assert main(["rerun", str(out), "--quiet"]) == 0
+    assert compare_folders(out, tmp_path / "s-rerun") == []

