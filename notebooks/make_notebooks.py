@@ -59,7 +59,7 @@ row of the 2014-2024 event timeline. `sim calibrate` fitted four parameters to t
 outcome series only (UNGA ideal-point distances; CHN-RUS and USA-CHN goods trade) and wrote
 `calibration/`. Here we look at that fit, its identifiability, and the ensemble forecast for
 2020-2024, which comes from the model and the recorded events alone (no later outcome is read).
-See `docs/VALIDATION_calibration.md`."""),
+See `docs/VALIDATION.md`."""),
     new_code_cell("""import json
 import pandas as pd
 
@@ -136,6 +136,8 @@ def write(name: str, cells: list) -> None:
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}})
+    for k, cell in enumerate(nb.cells):  # stable ids: regenerating changes nothing
+        cell.id = f"{Path(name).stem}-{k:02d}"
     nbformat.write(nb, HERE / name)
 
 

@@ -237,7 +237,8 @@ def fig_backtest(pred: pd.DataFrame, observed: pd.DataFrame, title: str = "") ->
         fit_part, fc = p[p.year <= ob.CALIBRATION_END], p[p.year >= ob.CALIBRATION_END]
         ax.fill_between(p.year, p.lower, p.upper, color=color, alpha=0.18, lw=0,
                         label="90% band (noise, parameters, measurement)")
-        ax.plot(fit_part.year, fit_part.predicted, color=color, lw=2, label="model: fit (median)")
+        ax.plot(fit_part.year, fit_part.predicted, color=color, lw=2,
+                label="model to 2019: ensemble median")
         ax.plot(fc.year, fc.predicted, color=color, lw=2, ls="--",
                 label="model: forecast from events (median)")
         ax.plot(o.year, o.value, "o", color="k", ms=4, label="observed (to 2019)")

@@ -19,7 +19,7 @@ initial_relations``). Inverting that rule gives the distance the dyad-mean relat
 
 so a state initialised from year-``Y0`` distances reproduces them exactly. An affine measurement
 map ``d_obs = offset + scale · d̂`` is available (defaults 0 and 1, the pure inverse);
-:mod:`sim.calibrate` keeps the defaults (see docs/VALIDATION_calibration.md for why).
+:mod:`sim.calibrate` keeps the defaults (see docs/VALIDATION.md for why).
 
 **Goods trade.** The pair total of both directions, ``M_ij + M_ji``, on the reporting basis the
 scenario's initial flows were taken from (``scenarios/history_2014_2024.toml``: CHN-RUS on

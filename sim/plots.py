@@ -54,26 +54,41 @@ def _runs_note(res: Results) -> str:
 
 def _mark_events(ax, res: Results) -> None:
     dates = as_dates(res.dates)
-    for t, ev in res.world.scheduled_events:
+    for t, _ in res.world.scheduled_events:
         ax.axvline(dates[min(t + 1, len(dates) - 1)], color="0.6", lw=0.6, ls=":", zorder=0)
-        del ev
 
 
-def fig_relations(res: Results) -> Figure:
-    """Dyad relations of the USA-CHN-RUS triangle over time."""
+def _triangle_over_time(res: Results, bands, ylabel: str, title: str) -> Figure:
+    """One line with bands per dyad of the USA-CHN-RUS triangle; ``bands(a, b)`` gives the
+    ``(5, T+1)`` quantiles (``res.relation_bands`` or ``res.trade_bands``)."""
     fig = Figure(figsize=(9, 4.8), layout="constrained")
     ax = fig.subplots()
     dates = as_dates(res.dates)
     for k, (a, b) in enumerate(res.key_pairs()):
-        band(ax, dates, res.relation_bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
+        band(ax, dates, bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
     _mark_events(ax, res)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(ylim=(-1.05, 1.05), ylabel=RELATION_LABEL,
-           title=f"{res.world.spec.scenario.title}\nDyad relations ({_runs_note(res)}; "
-                 "dotted lines: scheduled events)")
+    ax.set(ylabel=ylabel, title=f"{res.world.spec.scenario.title}\n{title} ({_runs_note(res)}; "
+           "dotted lines: scheduled events)")
     date_axis(ax)
     ax.legend(loc="best", frameon=True, framealpha=0.9)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def fig_relations(res: Results) -> Figure:
+    """Dyad relations of the USA-CHN-RUS triangle over time."""
+    fig = _triangle_over_time(res, res.relation_bands, RELATION_LABEL, "Dyad relations")
+    ax = fig.axes[0]
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    return fig
+
+
+def fig_trade(res: Results) -> Figure:
+    """Goods trade of the triangle's pairs, USD bn/yr."""
+    fig = _triangle_over_time(res, res.trade_bands, "goods trade, both directions (USD bn/yr)",
+                              "Bilateral trade")
+    fig.axes[0].set_ylim(0, None)
     return fig
 
 
@@ -133,21 +148,6 @@ def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
     fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8,
                  label="median x̄")
     fig.suptitle("Strategic triangle (Dittmer 1981)")
-    return fig
-
-
-def fig_trade(res: Results) -> Figure:
-    """Goods trade of the triangle's pairs, USD bn/yr."""
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
-    ax = fig.subplots()
-    dates = as_dates(res.dates)
-    for k, (a, b) in enumerate(res.key_pairs()):
-        band(ax, dates, res.trade_bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
-    ax.set(ylabel="goods trade, both directions (USD bn/yr)", ylim=(0, None),
-           title=f"{res.world.spec.scenario.title}\nBilateral trade ({_runs_note(res)})")
-    date_axis(ax)
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
     return fig
 
 

@@ -68,5 +68,17 @@ def write_scenario(tmp_path: Path):
 
 
 @pytest.fixture
+def baseline_child(write_scenario):
+    """A copy of the baseline and a child extending it with ``extra`` TOML; returns both."""
+
+    def write(extra: str) -> tuple[Path, Path]:
+        parent = write_scenario(BASELINE.read_text(), "baseline.toml")
+        head = '[scenario]\nextends = "baseline.toml"\nname = "c"\ntitle = "c"\n'
+        return parent, write_scenario(head + textwrap.dedent(extra), "c.toml")
+
+    return write
+
+
+@pytest.fixture
 def small(write_scenario) -> Path:
     return write_scenario(SMALL, "small.toml")

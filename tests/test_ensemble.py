@@ -83,16 +83,9 @@ def test_block_draws_equal_month_by_month_draws():
             assert np.array_equal(u[k], g_u.random(SLOTS))
 
 
-def test_disabled_or_added_policy_keeps_the_other_policies_draws(write_scenario):
+def test_disabled_or_added_policy_keeps_the_other_policies_draws(baseline_child):
     """Common random numbers: a policy's draws do not depend on how many policies exist."""
-    base = BASELINE.read_text()
-    parent = write_scenario(base, "baseline.toml")
-    child = write_scenario("""
-        [scenario]
-        extends = "baseline.toml"
-        name = "c"
-        title = "c"
-
+    parent, child = baseline_child("""
         [[policies]]
         rule = "grant_ask"
         actor = "CHN"
@@ -104,7 +97,7 @@ def test_disabled_or_added_policy_keeps_the_other_policies_draws(write_scenario)
         actor = "CHN"
         partner = "RUS"
         hazard = 0.0
-        """, "c.toml")
+        """)
     a = World.from_spec(load_scenario(parent))
     b = World.from_spec(load_scenario(child))
     assert len(b.decisions) == len(a.decisions) + 1

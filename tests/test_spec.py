@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BASELINE, SMALL
+from conftest import SMALL
 
 from sim.cli import main
 from sim.spec import ScenarioError, load_scenario, month_index, month_label
@@ -140,21 +140,14 @@ def test_extends_replace_events_and_cycle(write_scenario):
         load_scenario(orphan)
 
 
-def test_policies_merge_by_identity(write_scenario):
-    base = BASELINE.read_text()
-    parent = write_scenario(base, "baseline.toml")
-    child = write_scenario("""
-        [scenario]
-        extends = "baseline.toml"
-        name = "c"
-        title = "c"
-
+def test_policies_merge_by_identity(baseline_child):
+    parent, child = baseline_child("""
         [[policies]]
         rule = "grant_ask"
         actor = "CHN"
         ask = "pipeline"
         hazard = 0.5
-        """, "c.toml")
+        """)
     p, c = load_scenario(parent), load_scenario(child)
     assert len(c.policies) == len(p.policies)
     pipe = next(x for x in c.policies if x.rule == "grant_ask" and x.ask == "pipeline")

@@ -1,5 +1,5 @@
 """Validation: the history scenario, the observation model, calibration on data through 2019
-only, and the backtest's predictions (docs/VALIDATION_calibration.md)."""
+only, and the backtest's predictions (docs/VALIDATION.md)."""
 
 from __future__ import annotations
 
