@@ -63,7 +63,7 @@ from sim.output import atomic_folder, check_target, manifest, write_manifest
 from sim.spec import ScenarioSpec, load_scenario
 from sim.world import World
 
-HISTORY = Path("scenarios/history_2014_2024.toml")
+HISTORY = Path("scenarios/history_2014_2024.toml")  # relative to the repo root, where sim runs
 OUT = Path("calibration")
 FRAGMENT = "mechanisms_2019.toml"
 REPORT = "report.json"

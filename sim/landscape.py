@@ -180,12 +180,6 @@ def load_fixture(folder: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     return names, sizes, p
 
 
-def splits(n: int) -> np.ndarray:
-    """All ``2^(N-1)`` two-side splits of ``n`` actors as ±1 rows, actor 0 on side +1."""
-    codes = np.arange(2 ** (n - 1))[:, None] >> np.arange(n - 1)[None, :] & 1
-    return np.concatenate([np.ones((len(codes), 1)), 1.0 - 2.0 * codes], axis=1)
-
-
 def blocs_from_relations(x: np.ndarray, sizes: np.ndarray,
                          rng: np.random.Generator | None = None,
                          restarts: int = 200) -> np.ndarray:
@@ -204,7 +198,7 @@ def blocs_from_relations(x: np.ndarray, sizes: np.ndarray,
     p[:, np.arange(n), np.arange(n)] = 0.0
     sizes = np.asarray(sizes, dtype=float)
     if n <= EXHAUSTIVE_MAX:
-        sigma = splits(n)
+        sigma = _all_splits(n, 0, 2 ** (n - 1))
         out = np.empty((len(flat), n))
         for lo in range(0, len(flat), 256):  # bounded memory: 256 states x 2^(N-1) splits
             w = sizes[:, None] * sizes[None, :] * p[lo:lo + 256]

@@ -48,8 +48,11 @@ class AlignmentModel(mesa.Model):
         for i, (sid, name) in enumerate(zip(world.ids, world.names, strict=True)):
             StateAgent(self, i, sid, name, [d for d in world.decisions if d.actor == i])
         usa, chn, rus = world.triad()
+        dyads = {f"{a}-{b}": _dyad_reporter(world.idx(a), world.idx(b))
+                 for a, b in world.key_pairs()}
         self.datacollector = mesa.DataCollector(
             model_reporters={
+                **dyads,
                 "step": lambda m: int(m.time),
                 "date": lambda m: month_label(m.world.start, int(m.time)),
                 "dittmer": lambda m: int(dittmer(m.state.x[0], usa, chn, rus)),
@@ -97,6 +100,11 @@ class AlignmentModel(mesa.Model):
         """Step to the scenario's horizon."""
         self.run_for(self.world.months - round(self.time))
         return self
+
+
+def _dyad_reporter(i: int, j: int):
+    """Reporter of the mean relation ``x̄_ij`` of one dyad."""
+    return lambda m: float(0.5 * (m.state.x[0, i, j] + m.state.x[0, j, i]))
 
 
 def _as_world(scenario: str | Path | ScenarioSpec | World) -> World:
