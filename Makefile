@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test lint bench bench-quick clean
+.PHONY: setup run test lint bench bench-quick docs clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python bench/ensemble.py --quick
+
+docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration
+	$(BIN)/python docs/make_scenario_figures.py
+	$(BIN)/sim calibrate --force
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache
