@@ -31,7 +31,7 @@ import pandas as pd
 
 from sim import hypotheses as h
 from sim.api import run
-from sim.compare import Comparison
+from sim.comparison import Comparison
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path("docs/figures/scenarios")

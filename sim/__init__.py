@@ -3,16 +3,26 @@
 Data flows one way: scenario file (:mod:`sim.spec`) → state arrays (:mod:`sim.world`) →
 dynamics kernels (:mod:`sim.kernels`, :mod:`sim.policies`) → Mesa model and agents
 (:mod:`sim.model`, :mod:`sim.agents`) or the batched engine (:mod:`sim.engine`) → results
-tables (:mod:`sim.results`) → figures (:mod:`sim.plots`) → CLI (:mod:`sim.cli`).
+tables (:mod:`sim.results`) → figures (:mod:`sim.plots`) → CLI (:mod:`sim.cli`), notebooks,
+dashboard (:mod:`sim.app`).
+
+The names below are imported on first use, so ``import sim.engine`` (a worker process) does
+not pay for pandas, matplotlib and Mesa.
 """
 
-from sim.api import run, write_run
-from sim.compare import Comparison, compare
-from sim.model import AlignmentModel
-from sim.results import Results
-from sim.spec import ScenarioError, load_scenario
-from sim.world import World
+from importlib import import_module
+from typing import Any
 
-__all__ = ["AlignmentModel", "Comparison", "Results", "ScenarioError", "World", "compare",
-           "load_scenario", "run", "write_run"]
+_EXPORTS = {
+    "AlignmentModel": "sim.model", "Comparison": "sim.comparison", "Results": "sim.results",
+    "ScenarioError": "sim.spec", "World": "sim.world", "compare": "sim.comparison",
+    "load_scenario": "sim.spec", "run": "sim.api", "write_run": "sim.api",
+}
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

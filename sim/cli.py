@@ -230,7 +230,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, default_out, load_scenarios
+    from sim.comparison import compare, default_out, load_scenarios
 
     specs = load_scenarios(args.scenarios)
     names = [s.scenario.name for s in specs]

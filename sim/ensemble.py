@@ -24,8 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sim.engine import Trajectory, simulate, simulate_into
-from sim.model import AlignmentModel
-from sim.results import BAND_QUANTILES
+from sim.metrics import BAND_QUANTILES
 from sim.world import World
 
 Engine = Literal["auto", "mesa", "batched"]
@@ -45,6 +44,8 @@ def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched"]:
 
 def simulate_mesa(world: World, seed: int, runs: np.ndarray | range | int) -> Trajectory:
     """Run each run through the Mesa model and read the DataCollector into a Trajectory."""
+    from sim.model import AlignmentModel  # Mesa is imported only where the Mesa engine runs
+
     runs = np.arange(runs) if isinstance(runs, int) else np.asarray(runs)
     traj = Trajectory.empty(world, seed, runs)
     for k, run in enumerate(runs):

@@ -11,6 +11,9 @@ import numpy as np
 
 from sim.kernels import symmetric
 
+BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantiles over runs that figures draw: 90% band, 50% band and the median."""
+
 DITTMER = ("menage_a_trois", "stable_marriage", "romantic_triangle", "unit_veto")
 """Pattern names by code: 3, 1, 2 and 0 friendly dyads of the three."""
 

@@ -10,8 +10,8 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from sim.metrics import DITTMER
-from sim.results import BAND_QUANTILES, Results
+from sim.metrics import BAND_QUANTILES, DITTMER
+from sim.results import Results
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22"]

@@ -17,9 +17,7 @@ import pandas as pd
 from sim.engine import Trajectory
 from sim.kernels import symmetric
 from sim.landscape import blocs_from_relations
-from sim.metrics import DITTMER, balanced_share, blocs, dittmer
-
-BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+from sim.metrics import BAND_QUANTILES, DITTMER, balanced_share, blocs, dittmer
 
 
 def pair_name(a: str, b: str) -> str:

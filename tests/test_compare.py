@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.cli import main
-from sim.compare import CompareError, Comparison, compare, table_markdown
+from sim.comparison import CompareError, Comparison, compare, table_markdown
 from sim.engine import Trajectory
 from sim.results import Results
 
