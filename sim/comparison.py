@@ -41,8 +41,6 @@ from sim.spec import ScenarioSpec, load_scenario
 
 TABLE_COLUMNS = ["scenario", "outcome", "date", "runs", "mean", "median", "q05", "q95",
                  "pairs", "mean_diff", "diff_q05", "diff_q95"]
-FIGURE_FILES = ("outcomes_over_time", "paired_differences", "horizon_distributions",
-                "triangle_patterns", "deal_probabilities")
 
 
 class CompareError(UserError, ValueError):

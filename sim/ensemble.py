@@ -168,6 +168,7 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
         return Trajectory.empty(world, seed, np.arange(0))
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
     chunks = _chunks(runs, 1 if kind == "mesa" else max(1, chunk))
+    nworkers = min(nworkers, len(chunks))  # no more processes than chunks
     traj = Trajectory.empty(world, seed, np.arange(runs))
     with _bar(world, runs, kind, progress, nworkers, address) as bar:
         if kind == "batched" and address is None and (nworkers <= 1 or len(chunks) <= 1):
@@ -390,6 +391,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     first = _simulate_chunk(kind, world, seed, np.arange(1))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
     chunks = _chunks(runs, -(-max(1, chunk) // STATS_BLOCK) * STATS_BLOCK)  # whole blocks
+    nworkers = min(nworkers, len(chunks))
     extra = (kind, STATS_BLOCK, qcols, keep_runs is not None, ref)
     tasks = _ordered(_stats_task, world, seed, chunks, extra, nworkers, address)
     sums: dict[str, np.ndarray] = {}

@@ -6,7 +6,7 @@ Each docstring gives the equation and its source; ``docs/ODD.md`` collects them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,9 +46,6 @@ class State:
                    count=np.zeros((runs, p), dtype=np.int64),
                    last=np.full((runs, p), NEVER, dtype=np.int64))
 
-    def take(self, runs: slice | np.ndarray) -> State:
-        """The sub-state of some runs (a view for a slice)."""
-        return State(**{f.name: getattr(self, f.name)[runs] for f in fields(self)})
 
 
 # ----------------------------------------------------------------------------- relations

@@ -99,7 +99,7 @@ def fig_heatmap(res: Results) -> Figure:
     ids = res.world.ids
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     for ax, step in zip(axes, (0, -1), strict=True):
-        m = res.mean_relations(step).to_numpy()
+        m = res.median_relations(step).to_numpy()
         im = ax.imshow(m, cmap="RdBu", norm=norm)
         for i in range(len(ids)):
             for j in range(len(ids)):

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Trajectory
-from sim.kernels import symmetric
 from sim.landscape import blocs_from_relations
 from sim.metrics import BAND_QUANTILES, DITTMER, balanced_share, blocs, dittmer
 
@@ -187,10 +186,7 @@ class Results:
             cols[f"first_month_{d.label}"] = first
         return pd.DataFrame(cols)
 
-    def mean_relations(self, step: int = -1) -> pd.DataFrame:
+    def median_relations(self, step: int = -1) -> pd.DataFrame:
         """Median over runs of ``x_ij`` at a step, as a labelled matrix."""
         m = np.median(self.traj.x[:, step], axis=0)
         return pd.DataFrame(m, index=self.world.ids, columns=self.world.ids)
-
-    def symmetric_median(self, step: int = -1) -> np.ndarray:
-        return np.median(symmetric(self.traj.x[:, step]), axis=0)
