@@ -174,9 +174,9 @@ def trade_target(base: np.ndarray, tau: np.ndarray, x: np.ndarray, x0: np.ndarra
                  mech: Mechanisms) -> np.ndarray:
     """Long-run imports ``M*_ij``: CES tariff response, diversion and alignment feedback.
 
-    ``M*_ij = K_ij e^{κ (x̄_ij - x̄0_ij)} + θ K_ij Σ_{l≠j} L_il / Σ_{k≠l} K_ik`` with
-    ``K = B (1+τ)^(-ε)`` the imports kept at the new tariffs and ``L = B - K`` those lost: a
-    share ``θ`` of what i no longer buys from l is bought from the other partners k ≠ l, in
+    ``M*_ij = B̃_ij e^{κ (x̄_ij - x̄0_ij)} + θ B̃_ij Σ_{l≠j} B°_il / Σ_{k≠l} B̃_ik`` with
+    ``B̃ = B (1+τ)^(-ε)`` the imports kept at the new tariffs and ``B° = B - B̃`` those lost:
+    a share ``θ`` of what i no longer buys from l is bought from the other partners k ≠ l, in
     proportion to what i still buys from them (gravity/CES, Head & Mayer 2014; diversion to
     third countries: Alfaro & Chor 2023; alignment: Gopinath et al. 2024, ≈12% less trade
     between blocs, so κ ≈ 0.13).
