@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.events import CONCESSION_STEP, Effect, effect_of
-from sim.spec import PAIR, Event, Mechanisms, ScenarioSpec, month_index, month_label
+from sim.spec import (
+    PAIR,
+    Concede,
+    Escalate,
+    Event,
+    GrantAsk,
+    Mechanisms,
+    ScenarioSpec,
+    month_index,
+    month_label,
+)
 
 ASK_EVENTS = {
     "pipeline": "agreement",
@@ -148,54 +158,8 @@ class World:
     def _compile_policies(self, index: dict[str, int]) -> None:
         # disabled policies keep their place (and random-draw slot) but never fire
         for pol in self.spec.policies:
-            watch = -1
-            if pol.rule == "grant_ask":
-                other = pol.partner
-                extra = {"gas_bcm": pol.gas_bcm} if pol.ask == "pipeline" else {}
-                if pol.ask == "finance_access":
-                    extra = {"trade_bn": pol.trade_bn}
-                ev = Event(
-                    type=ASK_EVENTS[pol.ask],
-                    date=self.start,
-                    actor=pol.actor,
-                    target=pol.partner,
-                    note=f"decision: {pol.ask}",
-                    **extra,
-                )
-                label = f"{pol.actor}:{pol.ask}"
-            elif pol.rule == "escalate":
-                other, watch = pol.target, index[pol.watch]
-                if pol.instrument == "tariff":
-                    ev = Event(
-                        type="tariff",
-                        date=self.start,
-                        actor=pol.actor,
-                        target=pol.target,
-                        rate=pol.rate,
-                        coverage=pol.coverage,
-                        note="decision: escalate",
-                    )
-                else:
-                    ev = Event(
-                        type="secondary_sanctions",
-                        date=self.start,
-                        actor=pol.actor,
-                        target=pol.target,
-                        third=pol.watch,
-                        note="decision: escalate",
-                    )
-                label = f"{pol.actor}:{pol.instrument}"
-            else:
-                other = pol.partner
-                ev = Event(
-                    type="price_concession",
-                    date=self.start,
-                    actor=pol.actor,
-                    target=pol.partner,
-                    intensity=pol.step / CONCESSION_STEP,
-                    note="decision: concession",
-                )
-                label = f"{pol.actor}:price_concession"
+            ev, other, label = decision_event(pol, self.start)
+            watch = index[pol.watch] if pol.rule == "escalate" else -1
             if any(d.label == label for d in self.decisions):  # same rule twice: name the other
                 label = f"{label}@{other}"
             self.decisions.append(
@@ -211,6 +175,24 @@ class World:
                     effect=self.effect(ev),
                 )
             )
+
+
+def decision_event(pol: GrantAsk | Escalate | Concede, start: str) -> tuple[Event, str, str]:
+    """The event a policy fires when it decides to act, the other party, and its label."""
+    if pol.rule == "grant_ask":
+        kind, other, what = ASK_EVENTS[pol.ask], pol.partner, pol.ask
+        extra = {"pipeline": {"gas_bcm": pol.gas_bcm},
+                 "finance_access": {"trade_bn": pol.trade_bn}}.get(pol.ask, {})
+    elif pol.rule == "escalate":
+        kind, other, what = pol.instrument, pol.target, pol.instrument
+        extra = ({"rate": pol.rate, "coverage": pol.coverage} if pol.instrument == "tariff"
+                 else {"third": pol.watch})
+    else:
+        kind, other, what = "price_concession", pol.partner, "price_concession"
+        extra = {"intensity": pol.step / CONCESSION_STEP}
+    event = Event(type=kind, date=start, actor=pol.actor, target=other,
+                  note=f"decision: {what}", **extra)
+    return event, other, f"{pol.actor}:{what}"
 
 
 def pair_matrix(pairs: dict[str, float], index: dict[str, int], n: int) -> np.ndarray:
