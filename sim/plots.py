@@ -93,23 +93,28 @@ def fig_trade(res: Results) -> Figure:
 
 
 def fig_heatmap(res: Results) -> Figure:
-    """Median directed relations ``x_ij`` at the start and at the horizon."""
+    """Median directed relations ``x_ij`` at the start and at the horizon; with more than 15
+    states, ordered along the horizon's leading eigenvector so that blocs show as blocks."""
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
-    ids = res.world.ids
+    ids = np.asarray(res.world.ids)
+    n, big = len(ids), len(ids) > 15
+    end = res.median_relations(-1).to_numpy()
+    order = np.argsort(np.linalg.eigh(0.5 * (end + end.T))[1][:, -1]) if big else np.arange(n)
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     for ax, step in zip(axes, (0, -1), strict=True):
-        m = res.median_relations(step).to_numpy()
+        m = res.median_relations(step).to_numpy()[np.ix_(order, order)]
         im = ax.imshow(m, cmap="RdBu", norm=norm)
-        for i in range(len(ids)):
-            for j in range(len(ids)):
-                if i != j and len(ids) <= 15:
+        for i in range(n if not big else 0):
+            for j in range(n):
+                if i != j:
                     ax.text(j, i, f"{m[i, j]:+.2f}", ha="center", va="center", fontsize=8,
                             color="white" if abs(m[i, j]) > 0.6 else "black")
-        ax.set_xticks(range(len(ids)), ids, rotation=90 if len(ids) > 15 else 0)
-        ax.set_yticks(range(len(ids)), ids)
+        size = 10 if n <= 15 else max(3, 9 - n // 10)
+        ax.set_xticks(range(n), ids[order], rotation=90 if big else 0, fontsize=size)
+        ax.set_yticks(range(n), ids[order], fontsize=size)
         ax.set(xlabel="toward (j)", ylabel="from (i)",
-               title=f"{res.dates[step]}: median x_ij")
+               title=f"{res.dates[step]}: median x_ij" + (" (ordered by bloc)" if big else ""))
     fig.colorbar(im, ax=axes, shrink=0.85, label=RELATION_LABEL)
     fig.suptitle(f"{res.world.spec.scenario.title}: alignment matrix")
     return fig
@@ -169,7 +174,12 @@ def fig_deals(res: Results) -> Figure:
     for ax in (ax1, ax2):
         date_axis(ax)
         ax.grid(alpha=0.3)
-    ax1.legend(frameon=False, fontsize=8)
+    if res.world.decisions:
+        ax1.legend(frameon=False, fontsize=8)
+    else:
+        for ax in (ax1, ax2):
+            ax.text(0.5, 0.5, "no policies in this scenario", ha="center", va="center",
+                    transform=ax.transAxes, color="0.4")
     fig.suptitle(f"{res.world.spec.scenario.title}: deals and escalations")
     return fig
 

@@ -64,10 +64,12 @@ class Results:
         return blocs_from_relations(self.traj.x[:, -1], self.world.capability)
 
     def split_labels(self, sides: np.ndarray) -> np.ndarray:
-        """``"USA EU JPN | CHN RUS IND"`` per row of ±1 sides (the first state's side first)."""
+        """``"USA EU JPN | CHN RUS IND"`` per row of ±1 sides (the first state's side first;
+        ``"... (one bloc)"`` when all are on one side)."""
         ids = np.asarray(self.world.ids)
-        return np.array([" ".join(ids[row == row[0]]) + " | " + " ".join(ids[row != row[0]])
-                         for row in sides])
+        return np.array([" ".join(ids[row == row[0]]) + (
+            " | " + " ".join(ids[row != row[0]]) if (row != row[0]).any() else " (one bloc)")
+            for row in sides])
 
     @cached_property
     def made(self) -> np.ndarray:

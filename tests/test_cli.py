@@ -115,3 +115,25 @@ def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
     assert len(stats) > 0 and not [p for p in tmp_path.iterdir() if p.name.startswith(".s.")]
     assert main(["rerun", str(out), "--quiet"]) == 0
     assert compare_folders(out, tmp_path / "s-rerun") == []
+
+
+def test_minimal_scenario_without_triangle_trade_or_policies(write_scenario, tmp_path, capsys):
+    """Good input never crashes: three states of any ids, one month, nothing else."""
+    states = "".join(f'''
+[[states]]
+id = "{sid}"
+name = "{sid}"
+capability = {cap}
+gdp = 1.0
+ideal_point = {ip}
+''' for sid, cap, ip in (("AAA", 0.1, 0.0), ("BBB", 0.2, 1.0), ("CCC", 0.3, -1.0)))
+    scen = write_scenario('[scenario]\nname = "tiny"\ntitle = "Tiny"\nstart = "2024-01"\n'
+                          'months = 1\n' + states, "tiny.toml")
+    for extra in ([], ["--stream"], ["--engine", "mesa"]):
+        out = tmp_path / f"t{len(extra)}{extra[-1] if extra else ''}"
+        assert main(["run", str(scen), "--runs", "3", "--out", str(out), "--quiet", *extra]) == 0
+        assert (out / "manifest.json").is_file() and (out / "figures").is_dir()
+    summary = pd.read_csv(tmp_path / "t0" / "summary.csv")
+    assert list(summary.filter(like="relation_").columns) == [
+        "relation_AAA-BBB", "relation_AAA-CCC", "relation_BBB-CCC"]
+    assert "Traceback" not in capsys.readouterr().err
