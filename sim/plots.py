@@ -170,7 +170,7 @@ def fig_deals(res: Results) -> Figure:
     ax1.set(ylim=(0, 1), ylabel="share of runs with the decision taken",
             title="Decisions taken so far")
     ax2.set(ylim=(0, None), ylabel="probability of acting that month",
-            title="Monthly probability, mean over runs (0 once a one-off deal is made)")
+            title="Monthly probability (mean over runs; 0 after a one-off deal)")
     for ax in (ax1, ax2):
         date_axis(ax)
         ax.grid(alpha=0.3)
