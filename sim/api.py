@@ -42,7 +42,8 @@ def run(scenario: str | Path | ScenarioSpec, runs: int = 100, seed: int | None =
 
 
 def write_run(res: Results, out: Path, force: bool = False, figures: bool = True,
-              settings: dict[str, Any] | None = None) -> Path:
+              settings: dict[str, Any] | None = None,
+              triangle_dates: list[str] | None = None) -> Path:
     """Write tables, figures and manifest into ``out`` (atomically)."""
     spec = res.world.spec
     with atomic_folder(out, force) as tmp:
@@ -51,10 +52,12 @@ def write_run(res: Results, out: Path, force: bool = False, figures: bool = True
             getattr(res, name).to_csv(tmp / f"{name}.csv", index=False)
             files.append(f"{name}.csv")
         if figures:
-            files += [f"figures/{p.name}" for p in save_figures(res, tmp / "figures")]
+            files += [f"figures/{p.name}"
+                      for p in save_figures(res, tmp / "figures", triangle_dates=triangle_dates)]
         sources = [Path(spec.source)] if spec.source and Path(spec.source).is_file() else []
         info = {"kind": "run", "scenario": spec.source, "runs": int(res.traj.x.shape[0]),
-                "seed": int(res.traj.seed), "figures": figures, **(settings or {})}
+                "seed": int(res.traj.seed), "figures": figures,
+                "triangle_dates": triangle_dates, **(settings or {})}
         write_manifest(tmp, manifest(sources, [resolved(spec)], info, [*files, "manifest.json"]))
     return out
 

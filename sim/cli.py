@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim.output import OutputError, UserError, check_target, compare_folders, read_manifest
-from sim.spec import ScenarioError, json_schema, load_scenario
+from sim.spec import ScenarioError, json_schema, load_scenario, month_label
 
 EXIT_BAD_INPUT = 2
 
@@ -38,6 +39,14 @@ def _seed(text: str) -> int:
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"got {value}; expected 0 <= seed < 2**63")
     return value
+
+
+def _months(text: str) -> list[str]:
+    dates = [d.strip() for d in text.split(",") if d.strip()]
+    if not dates or not all(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", d) for d in dates):
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected YYYY-MM dates separated by "
+                                         "commas, e.g. 2025-05,2027-05")
+    return dates
 
 
 def _parallel_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep per-month statistics only (automatic above 2000 runs)")
     r.add_argument("--keep-runs", action="store_true",
                    help="with streaming, also write every run's rows to runs.parquet")
+    r.add_argument("--triangle-dates", type=_months, default=None, metavar="YYYY-MM,...",
+                   help="dates of the strategic-triangle figure (default: start, +12, +36 "
+                        "months and the horizon)")
 
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", type=Path, nargs="+")
@@ -134,6 +146,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = load_scenario(args.scenario)
     out = args.out or Path("outputs") / spec.scenario.name
     check_target(out, args.force)
+    dates = {month_label(spec.scenario.start, t) for t in range(spec.scenario.months + 1)}
+    for d in args.triangle_dates or []:
+        if d not in dates:
+            raise UserError(f"--triangle-dates: got {d!r}; expected a month from "
+                            f"{spec.scenario.start} to {max(dates)}")
     return _run(spec, out, args)
 
 
@@ -154,7 +171,8 @@ def _run(spec, out: Path, opts: argparse.Namespace) -> int:
     res = run(spec, runs=opts.runs, seed=opts.seed, engine=opts.engine, progress=progress,
               **parallel)
     write_run(res, out, force=opts.force, figures=figures,
-              settings={"engine": opts.engine, "stream": False})
+              settings={"engine": opts.engine, "stream": False},
+              triangle_dates=opts.triangle_dates)
     _report(out, res)
     return 0
 
@@ -219,7 +237,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
         force=args.force, no_figures=not settings.get("figures", True), quiet=args.quiet,
         workers=None, dask=None, stream=bool(settings.get("stream")),
-        keep_runs=bool(settings.get("keep_runs")))
+        keep_runs=bool(settings.get("keep_runs")), triangle_dates=settings.get("triangle_dates"))
     _run(rerun_spec(data), out, opts)
     diff = compare_folders(args.folder, out)
     if diff:

@@ -209,14 +209,18 @@ FIGURES = {
 }
 
 
-def save_figures(res: Results, folder: Path, names: tuple[str, ...] | None = None
-                 ) -> list[Path]:
-    """Write the figures (all, or ``names``) as PNG into ``folder``. A streamed ensemble
-    (``sim.ensemble.EnsembleStats``) supports relations, trade and deals."""
+def save_figures(res: Results, folder: Path, names: tuple[str, ...] | None = None,
+                 triangle_dates: list[str] | None = None) -> list[Path]:
+    """Write the figures (all, or ``names``) as PNG into ``folder``; the triangle is drawn at
+    ``triangle_dates`` (YYYY-MM) if given. A streamed ensemble (``sim.ensemble.EnsembleStats``)
+    supports relations, trade and deals."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in names or tuple(FIGURES):
-        fig = FIGURES[name](res)
+        if name == "triangle" and triangle_dates:
+            fig = fig_triangle(res, [res.dates.index(d) for d in triangle_dates])
+        else:
+            fig = FIGURES[name](res)
         path = folder / f"{name}.png"
         fig.savefig(path, dpi=110, metadata={"Software": None})
         paths.append(path)

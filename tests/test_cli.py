@@ -75,15 +75,30 @@ def test_refuses_non_empty_folder_unless_forced(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no leftovers
 
 
+def test_triangle_at_chosen_dates(tmp_path):
+    out = tmp_path / "t"
+    assert main(["run", str(BASELINE), "--runs", "3", "--out", str(out), "--quiet",
+                 "--triangle-dates", "2025-05,2029-11"]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["settings"]["triangle_dates"] == ["2025-05", "2029-11"]
+    assert main(["rerun", str(out), "--quiet"]) == 0  # the rerun draws the same dates
+    assert compare_folders(out, tmp_path / "t-rerun") == []
+
+
 def test_bad_arguments_exit_2(tmp_path, capsys):
     for argv in (["run", str(BASELINE), "--runs", "0"], ["run", str(BASELINE), "--seed", "x"],
+                 ["run", str(BASELINE), "--triangle-dates", "2025-13"],
+                 ["run", str(BASELINE), "--triangle-dates", "2040-01", "--out",
+                  str(tmp_path / "never")],
                  ["rerun", str(tmp_path)]):
         try:
             code = main(argv)
         except SystemExit as exc:  # argparse
             code = exc.code
         assert code == 2
-    assert "manifest.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "--triangle-dates: got '2040-01'" in err
+    assert not (tmp_path / "never").exists()
 
 
 def test_validate_and_list(capsys):
