@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test lint bench bench-quick docs clean
+.PHONY: setup run test lint bench bench-quick docs notebooks clean
 
 setup: $(STAMP)
 
@@ -25,13 +25,22 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/ensemble.py
+	$(BIN)/python bench/params.py
 
 bench-quick: setup
 	$(BIN)/python bench/ensemble.py --quick
+	$(BIN)/python bench/params.py --quick
 
 docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration
 	$(BIN)/python docs/make_scenario_figures.py
 	$(BIN)/sim calibrate --force
+
+notebooks: $(VENV)/.notebooks   # JupyterLab in notebooks/ (the notebooks extra)
+	cd notebooks && ../$(BIN)/jupyter lab
+
+$(VENV)/.notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,viz,notebooks]"
+	@touch $@
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

@@ -17,6 +17,7 @@ _EXPORTS = {
     "AlignmentModel": "sim.model", "Comparison": "sim.comparison", "Results": "sim.results",
     "ScenarioError": "sim.spec", "World": "sim.world", "compare": "sim.comparison",
     "load_scenario": "sim.spec", "run": "sim.api", "write_run": "sim.api",
+    "Params": "sim.params", "with_values": "sim.params",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +12,68 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Trajectory
-from sim.ensemble import Engine, EnsembleStats, pick_engine, run_ensemble, run_stats
-from sim.output import atomic_folder, manifest, write_manifest
+from sim.ensemble import (
+    REL_ERROR,
+    TRADE_REL_ERROR,
+    Engine,
+    EnsembleStats,
+    pick_engine,
+    run_ensemble,
+    run_stats,
+)
+from sim.output import UserError, atomic_folder, manifest, scenario_files, write_manifest
 from sim.plots import save_figures
-from sim.results import Results
+from sim.results import Results, pair_name
 from sim.spec import ScenarioSpec, load_scenario, spec_from_dict
 from sim.world import World
 
 TABLES = ("timeseries", "states", "outcomes", "summary")
-STREAM_ABOVE = 2000
-"""``sim run`` streams per-month statistics instead of per-run tables above this many runs."""
+MEMORY_BUDGET = 2 * 1024**3
+"""Bytes ``sim run`` may spend on per-run tables before it streams (``$SIM_MEMORY_BUDGET``)."""
+TABLE_COPIES = 25
+"""Peak memory of per-run tables per ``(run, month, i, j)`` cell, in float64 copies: the two
+trajectory arrays, the timeseries table built from them and pandas' copies while writing it
+(measured with ``/usr/bin/time``: 21 copies for the baseline, 25 for 48 states)."""
 STREAM_FIGURES = ("relations", "trade", "deals")
+QUANTILE_NOTE = (f"quantiles are approximate (from histograms): relations within "
+                 f"±{REL_ERROR:g}, trade within ±{TRADE_REL_ERROR:.2%} of the value")
+"""How far a streamed ensemble's quantiles may be from the exact ones."""
+
+
+def table_memory(runs: int, months: int, states: int) -> int:
+    """Estimated peak bytes of keeping every run's tables:
+    ``runs × (months + 1) × states² × 8 bytes × TABLE_COPIES``."""
+    return runs * (months + 1) * states * states * 8 * TABLE_COPIES
+
+
+def memory_budget() -> int:
+    """The memory budget for per-run tables: ``$SIM_MEMORY_BUDGET`` in bytes or with a unit
+    (``500MB``, ``2GB``, ``1.5G``), else ``MEMORY_BUDGET``. Raises ``UserError`` for a value
+    that is not a size."""
+    text = os.environ.get("SIM_MEMORY_BUDGET", "").strip()
+    if not text:
+        return MEMORY_BUDGET
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?", text, flags=re.IGNORECASE)
+    if not m or float(m.group(1)) <= 0:
+        raise UserError(f"SIM_MEMORY_BUDGET: got {text!r}; expected a size such as 2GB, "
+                        "500MB or a number of bytes")
+    return int(float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_"))
+
+
+def stream_reason(spec: ScenarioSpec, runs: int) -> str | None:
+    """One line saying why ``sim run`` streams (per-run tables would not fit the memory
+    budget, :func:`table_memory` vs :func:`memory_budget`), or ``None`` if they fit."""
+    need, budget = table_memory(runs, spec.scenario.months, len(spec.states)), memory_budget()
+    if need <= budget:
+        return None
+    return (f"streaming: per-run tables of {runs} runs x {spec.scenario.months} months x "
+            f"{len(spec.states)} states would need about {_size(need)}, over the memory "
+            f"budget of {_size(budget)} (SIM_MEMORY_BUDGET); keeping per-month statistics "
+            "only (--keep-runs writes every run to runs.parquet)")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
 
 def resolved(spec: ScenarioSpec) -> dict[str, Any]:
@@ -54,7 +108,7 @@ def write_run(res: Results, out: Path, force: bool = False, figures: bool = True
         if figures:
             files += [f"figures/{p.name}"
                       for p in save_figures(res, tmp / "figures", triangle_dates=triangle_dates)]
-        sources = [Path(spec.source)] if spec.source and Path(spec.source).is_file() else []
+        sources = scenario_files([spec.source])
         info = {"kind": "run", "scenario": spec.source, "runs": int(res.traj.x.shape[0]),
                 "seed": int(res.traj.seed), "figures": figures,
                 "triangle_dates": triangle_dates, **(settings or {})}
@@ -64,30 +118,64 @@ def write_run(res: Results, out: Path, force: bool = False, figures: bool = True
 
 def write_stats(stats: EnsembleStats, out: Path, force: bool = False, figures: bool = True,
                 settings: dict[str, Any] | None = None) -> Path:
-    """Write a streamed ensemble: per-month statistics, decisions, figures and manifest
-    (per-run rows were written to Parquet during the run if asked for)."""
+    """Write a streamed ensemble: per-month statistics (``stats.csv``), statistics at the
+    horizon (``summary_stats.csv``), decisions, figures and manifest; per-run rows, written to
+    Parquet during the run if asked for (``settings["keep_runs"]``: its path), are moved in."""
     spec = stats.world.spec
     with atomic_folder(out, force) as tmp:
         stats.to_frame().to_csv(tmp / "stats.csv", index=False)
+        stats_summary(stats).to_csv(tmp / "summary_stats.csv", index=False)
         decisions_table(stats).to_csv(tmp / "decisions.csv", index=False)
-        files = ["stats.csv", "decisions.csv"]
+        files = ["stats.csv", "summary_stats.csv", "decisions.csv"]
         if settings and settings.get("keep_runs"):
-            (tmp / "runs.parquet").write_bytes(Path(settings["keep_runs"]).read_bytes())
-            Path(settings["keep_runs"]).unlink()
+            shutil.move(settings["keep_runs"], tmp / "runs.parquet")
             settings = {**settings, "keep_runs": True}
             files.append("runs.parquet")
         if figures:
             files += [f"figures/{p.name}"
                       for p in save_figures(stats, tmp / "figures", STREAM_FIGURES)]
-        sources = [Path(spec.source)] if spec.source and Path(spec.source).is_file() else []
+        sources = scenario_files([spec.source])
         info = {"kind": "run", "scenario": spec.source, "runs": int(stats.runs),
-                "seed": int(stats.seed), "figures": figures, "stream": True, **(settings or {})}
+                "seed": int(stats.seed), "figures": figures, "stream": True,
+                "quantiles": QUANTILE_NOTE, **(settings or {})}
         write_manifest(tmp, manifest(sources, [resolved(spec)], info, [*files, "manifest.json"]))
     return out
 
 
+def stats_summary(stats: EnsembleStats) -> pd.DataFrame:
+    """The streamed counterpart of ``Results.summary``: per outcome at the horizon (the
+    triangle's relations and trade, each decision taken), mean, sd and quantiles over runs,
+    with the largest error of the quantiles (absolute for relations, relative for trade; they
+    come from histograms, see :func:`sim.ensemble.run_stats`)."""
+    date, qs = stats.dates[-1], stats.quantiles
+    rows = []
+    for what, err in (("relation", (REL_ERROR, np.nan)), ("trade", (np.nan, TRADE_REL_ERROR))):
+        mean, sd = getattr(stats, f"{what}_mean")[-1], getattr(stats, f"{what}_sd")[-1]
+        quantiles = getattr(stats, f"{what}_quantiles")[:, -1]
+        for a, b in stats.key_pairs():
+            pair = (a, b) if (a, b) in stats.quantile_dyads else (b, a)
+            q = (quantiles[:, stats.quantile_dyads.index(pair)]
+                 if pair in stats.quantile_dyads else np.full(len(qs), np.nan))
+            d = stats.dyad(a, b)
+            rows.append({"outcome": f"{what}_{pair_name(a, b)}", "mean": mean[d], "sd": sd[d],
+                         **{f"q{p:g}": v for p, v in zip(qs, q, strict=True)},
+                         "quantile_max_abs_error": err[0], "quantile_max_rel_error": err[1]})
+    for d in stats.world.decisions:
+        share = stats.dealt[-1, d.index] / stats.runs if len(stats.dealt) else 0.0
+        rows.append({"outcome": f"made_{d.label}", "mean": share,
+                     "sd": np.sqrt(share * (1 - share))})
+    table = pd.DataFrame(rows)
+    table.insert(1, "date", date)
+    table.insert(2, "runs", int(stats.runs))
+    return table
+
+
+DECISION_COLUMNS = ["step", "date", "decision", "mean_probability", "share_taken"]
+
+
 def decisions_table(res: Results | EnsembleStats) -> pd.DataFrame:
-    """Per step and decision: mean monthly probability and share of runs that took it."""
+    """Per step and decision: mean monthly probability and share of runs that took it
+    (``DECISION_COLUMNS``; no rows, but the columns, for a scenario without policies)."""
     share, prob = res.deal_share(), res.mean_prob()
     rows = []
     for d in res.world.decisions:
@@ -95,7 +183,7 @@ def decisions_table(res: Results | EnsembleStats) -> pd.DataFrame:
             rows.append({"step": t, "date": date, "decision": d.label,
                          "mean_probability": prob[t - 1, d.index] if t else np.nan,
                          "share_taken": share[t, d.index]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
 
 def rerun_spec(data: dict[str, Any], index: int = 0) -> ScenarioSpec:
@@ -114,14 +202,17 @@ def stream(scenario: str | Path | ScenarioSpec, runs: int, seed: int | None = No
 
 
 __all__ = [
-    "STREAM_ABOVE",
+    "MEMORY_BUDGET",
     "TABLES",
     "decisions_table",
     "pick_engine",
     "rerun_spec",
     "resolved",
     "run",
+    "stats_summary",
     "stream",
+    "stream_reason",
+    "table_memory",
     "write_run",
     "write_stats",
 ]

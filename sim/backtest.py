@@ -46,10 +46,10 @@ from matplotlib.ticker import MaxNLocator
 
 from sim import observe as ob
 from sim.calibrate import (
+    CALIBRATION,
     FRAGMENT,
     FREE,
     HISTORY,
-    OUT,
     REPORT,
     FreeParam,
     fit,
@@ -75,7 +75,7 @@ LABELS = {ob.DISTANCE: "ideal-point distance (final passage)",
 # ----------------------------------------------------------------------------- calibration
 
 
-def read_calibration(folder: Path | str = OUT) -> dict[str, Any]:
+def read_calibration(folder: Path | str = CALIBRATION) -> dict[str, Any]:
     """``report.json`` of a ``sim calibrate`` folder (estimate, covariance, residual sd)."""
     path = Path(folder) / REPORT
     if not path.is_file():
@@ -168,6 +168,12 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
+SCORE_COLUMNS = ["evaluation", "series", "pair", "method", "rmse", "n"]
+ROLLING_COLUMNS = ["origin", "year", "horizon", "series", "pair", "observed", "model",
+                   "persistence", "linear_trend", "mean"]
+"""Columns of ``evaluation.csv`` and ``rolling_origin.csv`` (written even without rows)."""
+
+
 def in_sample(rep: dict[str, Any], observed: pd.DataFrame) -> pd.DataFrame:
     """RMSE of the calibrated fit 2014-2019 against the constant mean and the linear trend
     fitted to the same years, and persistence one step ahead (last year's value; 2013 for
@@ -183,7 +189,7 @@ def in_sample(rep: dict[str, Any], observed: pd.DataFrame) -> pd.DataFrame:
                              ("linear_trend", naive["linear_trend"])):
             rows.append({"evaluation": "in_sample_2014_2019", "series": key[0], "pair": key[1],
                          "method": method, "rmse": rmse(pred, o), "n": len(o)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def rolling_origin(spec: ScenarioSpec, observed: pd.DataFrame,
@@ -207,7 +213,7 @@ def rolling_origin(spec: ScenarioSpec, observed: pd.DataFrame,
                 rows.append({"origin": c, "year": int(y), "horizon": h, "series": key[0],
                              "pair": key[1], "observed": float(o), "model": float(model[h - 1]),
                              **{m: float(v[h - 1]) for m, v in naive.items()}})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ROLLING_COLUMNS)
 
 
 def rolling_scores(ro: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +224,7 @@ def rolling_scores(ro: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"evaluation": label, "series": series, "pair": pair,
                              "method": method, "rmse": rmse(sub[method], sub["observed"]),
                              "n": len(sub)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -290,7 +296,7 @@ def fig_evaluation(scores: pd.DataFrame) -> Figure:
 
 
 def backtest(out: Path | str, runs: int = 200, seed: int | None = None, force: bool = False,
-             history: Path | str = HISTORY, calibration: Path | str = OUT,
+             history: Path | str = HISTORY, calibration: Path | str = CALIBRATION,
              data: Path | str | None = None, evaluate: bool = True,
              param_uncertainty: bool = True) -> dict[str, Any]:
     """Run the backtest and write its folder; returns a summary (RMSE table, forecasts)."""

@@ -58,13 +58,20 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares
 
 from sim import observe as ob
+from sim import resources
 from sim.engine import simulate
 from sim.output import atomic_folder, check_target, manifest, write_manifest
+from sim.params import with_values
 from sim.spec import ScenarioSpec, load_scenario
 from sim.world import World
 
-HISTORY = Path("scenarios/history_2014_2024.toml")  # relative to the repo root, where sim runs
-OUT = Path("calibration")
+HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
+"""The shipped history scenario (found wherever ``sim`` runs from)."""
+CALIBRATION = resources.calibration_dir()
+"""The shipped calibration, read by default (:func:`load_calibrated`, :mod:`sim.backtest`)."""
+OUT = resources.default_calibration_out()
+"""Where :func:`calibrate` writes by default: the checkout's ``calibration/`` in a checkout,
+else ``outputs/calibration`` (never into an installed package)."""
 FRAGMENT = "mechanisms_2019.toml"
 REPORT = "report.json"
 FIRST_YEAR = 2014
@@ -119,24 +126,26 @@ PROFILED_FIXED: tuple[FreeParam, ...] = (
 # ----------------------------------------------------------------------------- model run
 
 
+def theta_values(params: tuple[FreeParam, ...], theta: np.ndarray) -> dict[str, float]:
+    """The registered parameters (:mod:`sim.params` names) that ``theta`` sets, with their
+    values (``factor · value`` for each key a free parameter writes)."""
+    return {f"{group}.{key}": float(factor * v)
+            for p, v in zip(params, theta, strict=True) for group, key, factor in p.sets}
+
+
 def with_params(spec: ScenarioSpec, params: tuple[FreeParam, ...], theta: np.ndarray,
                 noise: bool | None = None) -> tuple[ScenarioSpec, ob.ObservationParams]:
-    """The scenario with ``theta`` written into its mechanisms, and the observation
-    parameters. No re-validation: bounds of :data:`FREE` keep values in range."""
-    mech = spec.mechanisms
-    obs = ob.ObservationParams(d_half=mech.anchor.d_half,
+    """The scenario with ``theta`` written into its mechanisms (through
+    :func:`sim.params.with_values`, so validated), and the observation parameters."""
+    obs = ob.ObservationParams(d_half=spec.mechanisms.anchor.d_half,
                                base_year=int(spec.scenario.start[:4]) - 1)
-    upd: dict[str, dict[str, float]] = {}
     for p, v in zip(params, theta, strict=True):
         if p.observation:
             obs = obs.with_(**{p.name.split(".", 1)[1]: float(v)})
-        for group, key, factor in p.sets:
-            upd.setdefault(group, {})[key] = float(factor * v)
+    values: dict[str, float | bool] = dict(theta_values(params, theta))
     if noise is not None:
-        upd.setdefault("noise", {})["enabled"] = noise
-    mech = mech.model_copy(update={g: getattr(mech, g).model_copy(update=u)
-                                   for g, u in upd.items()})
-    return spec.model_copy(update={"mechanisms": mech}), obs
+        values["noise.enabled"] = noise
+    return with_values(spec, values), obs
 
 
 def predict(spec: ScenarioSpec, obs: ob.ObservationParams, seed: int = 0,
@@ -467,7 +476,7 @@ def fragment_toml(f: Fit, source: str) -> str:
 
 
 def load_calibrated(history: Path | str = HISTORY,
-                    fragment: Path | str = OUT / FRAGMENT) -> ScenarioSpec:
+                    fragment: Path | str = CALIBRATION / FRAGMENT) -> ScenarioSpec:
     """The history scenario with the calibrated ``[mechanisms]`` fragment merged on top."""
     fragment = Path(fragment)
     if not fragment.is_file():
@@ -498,6 +507,7 @@ def calibrate(history_path: Path | str = HISTORY, out_path: Path | str = OUT,
     history_path, out_path = Path(history_path), Path(out_path)
     check_target(out_path, force)
     spec = load_scenario(history_path)
+    history_path = Path(_shown(history_path))  # as recorded: relative when possible
     folder = Path(data) if data is not None else ob.data_dir()
     observed = ob.load_observed(folder, last_year=last_year)
     f = fit(spec, observed, last_year=last_year, profile=profile)

@@ -1,4 +1,5 @@
-"""Command line: ``sim run | validate | schema | list | rerun | compare | calibrate | backtest``.
+"""Command line: ``sim run | validate | schema | params | list | rerun | compare | calibrate |
+backtest``.
 
 Bad input prints one line naming the file, key path, bad value and what was expected, and
 exits with code 2 without writing anything.
@@ -10,12 +11,13 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.output import OutputError, UserError, check_target, compare_folders, read_manifest
+from sim.output import OutputError, UserError, check_target, claim, compare_folders, read_manifest
 from sim.spec import ScenarioError, json_schema, load_scenario, month_label
 
 EXIT_BAD_INPUT = 2
@@ -63,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a scenario as an ensemble; write tables and figures")
-    r.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    r.add_argument("scenario", type=Path, help="scenario file (.toml) or the name of a shipped "
+                   "scenario (e.g. baseline; see sim list)")
     r.add_argument("--runs", type=_positive, default=100, help="number of runs (default 100)")
     r.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
     r.add_argument("--out", type=Path, default=None, help="output folder "
@@ -75,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(r)
     r.add_argument("--stream", action="store_true",
-                   help="keep per-month statistics only (automatic above 2000 runs)")
+                   help="keep per-month statistics only (automatic when per-run tables "
+                        "would exceed $SIM_MEMORY_BUDGET, default 2GB)")
     r.add_argument("--keep-runs", action="store_true",
                    help="with streaming, also write every run's rows to runs.parquet")
     r.add_argument("--triangle-dates", type=_months, default=None, metavar="YYYY-MM,...",
@@ -83,12 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "months and the horizon)")
 
     v = sub.add_parser("validate", help="check scenario files without running them")
-    v.add_argument("scenarios", type=Path, nargs="+")
+    v.add_argument("scenarios", type=Path, nargs="+",
+                   help="scenario files (.toml) or names of shipped scenarios")
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
 
+    pa = sub.add_parser("params", help="list every parameter of a scenario: value, default, "
+                        "unit, range, whether the calibration identifies it, source")
+    pa.add_argument("scenario", type=Path,
+                    help="scenario file (.toml) or name of a shipped scenario")
+    pa.add_argument("--csv", action="store_true", help="comma-separated, every column in full")
+
     ls = sub.add_parser("list", help="list the scenarios in a folder with their titles")
-    ls.add_argument("folder", type=Path, nargs="?", default=Path("scenarios"))
+    ls.add_argument("folder", type=Path, nargs="?", default=None,
+                    help="a folder of scenario files (default: the shipped scenarios)")
 
     rr = sub.add_parser("rerun", help="repeat a run from its manifest and check the files match")
     rr.add_argument("folder", type=Path, help="a folder written by sim run")
@@ -99,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="run scenarios with the same random streams and compare "
                        "them run by run with the first")
     c.add_argument("scenarios", type=Path, nargs="+",
-                   help="scenario files (.toml), at least 2; the first is the reference")
+                   help="scenario files (.toml) or shipped scenario names, at least 2; the "
+                        "first is the reference")
     c.add_argument("--runs", type=_positive, default=500, help="runs per scenario (default 500)")
     c.add_argument("--seed", type=_seed, default=None,
                    help="master seed shared by every scenario (default: the first one's)")
@@ -112,14 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(c)
 
-    from sim.calibrate import HISTORY, OUT
+    from sim.calibrate import CALIBRATION, HISTORY, OUT
+    from sim.resources import is_checkout
 
-    data_help = "data folder (default $SIM_DATA_DIR or ../shared/data)"
+    data_help = "data folder (default $SIM_DATA_DIR, else the shipped data)"
+    history_help = f"history scenario: a file or a shipped name (default {HISTORY.stem})"
+    out_help = ("output folder (default: this checkout's calibration/, the one sim reads)"
+                if is_checkout() else f"output folder (default {OUT}/ in the working "
+                "directory; the installed package's own calibration is never overwritten: "
+                "pass --calibration to sim backtest to use yours)")
     cal = sub.add_parser("calibrate", help="fit mechanisms to the 2014-2019 outcome series "
                          "(never later data)")
-    cal.add_argument("--history", type=Path, default=HISTORY,
-                     help=f"history scenario (default {HISTORY})")
-    cal.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT}/)")
+    cal.add_argument("--history", type=Path, default=HISTORY, help=history_help)
+    cal.add_argument("--out", type=Path, default=OUT, help=out_help)
     cal.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     cal.add_argument("--data", type=Path, default=None, help=data_help)
     cal.add_argument("--no-profile", action="store_true", help="skip the profiles (faster)")
@@ -130,10 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--runs", type=_positive, default=200, help="ensemble size (default 200)")
     bt.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
     bt.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    bt.add_argument("--history", type=Path, default=HISTORY,
-                    help=f"history scenario (default {HISTORY})")
-    bt.add_argument("--calibration", type=Path, default=OUT,
-                    help=f"folder written by sim calibrate (default {OUT}/)")
+    bt.add_argument("--history", type=Path, default=HISTORY, help=history_help)
+    bt.add_argument("--calibration", type=Path, default=CALIBRATION,
+                    help="folder written by sim calibrate (default: the shipped calibration)")
     bt.add_argument("--data", type=Path, default=None, help=data_help)
     bt.add_argument("--no-evaluation", action="store_true",
                     help="skip the rolling-origin re-calibrations (faster)")
@@ -155,18 +172,36 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(spec, out: Path, opts: argparse.Namespace) -> int:
-    """Run ``spec`` with the options of ``sim run`` and write ``out``: per-run tables, or
-    streamed statistics for large ensembles."""
-    from sim.api import STREAM_ABOVE, run, stream, write_run, write_stats
+    """Run ``spec`` with the options of ``sim run`` and write ``out``, holding its lock
+    throughout; finished chunks are kept beside ``out`` until it is written, so that the same
+    command resumes an interrupted run (:mod:`sim.chunks`)."""
+    from sim.api import resolved
+    from sim.chunks import resumable, spec_hash
 
-    parallel = {"workers": opts.workers, "dask": opts.dask}
+    seed = spec.scenario.seed if opts.seed is None else opts.seed
+    key = {"scenario": spec_hash(resolved(spec)), "seed": int(seed), "runs": int(opts.runs)}
+    argv = getattr(opts, "argv", None)
+    again = f"`{shlex.join(['sim', *argv])}`" if argv else "the same command"
+    with claim(out, opts.force), resumable(out, key, again) as store:
+        return _compute(spec, out, opts, store)
+
+
+def _compute(spec, out: Path, opts: argparse.Namespace, store) -> int:
+    """The body of :func:`_run`: per-run tables, or streamed statistics for large ensembles
+    (finished chunks kept in ``store``)."""
+    from sim.api import run, stream, stream_reason, write_run, write_stats
+
+    parallel = {"workers": opts.workers, "dask": opts.dask, "store": store}
     figures, progress = not opts.no_figures, not opts.quiet
-    if opts.stream or opts.runs > STREAM_ABOVE:
-        keep = out.parent / f".{out.name}.runs.parquet" if opts.keep_runs else None
+    too_big = None if opts.stream else stream_reason(spec, opts.runs)
+    if too_big:
+        print(too_big)
+    if opts.stream or too_big:
+        keep = store.folder / "runs.parquet" if opts.keep_runs else None
         stats = stream(spec, opts.runs, opts.seed, progress=progress, keep_runs=keep, **parallel)
         write_stats(stats, out, force=opts.force, figures=figures,
                     settings={"engine": "batched", "stream": True, "keep_runs": keep})
-        print(f"wrote {out}/ ({opts.runs} runs streamed, {spec.scenario.months} months)")
+        _report_stats(out, stats)
         return 0
     res = run(spec, runs=opts.runs, seed=opts.seed, engine=opts.engine, progress=progress,
               **parallel)
@@ -190,6 +225,20 @@ def _report(out: Path, res) -> None:
           f"({top.iloc[0]:.0%} of runs)")
 
 
+def _report_stats(out: Path, stats) -> None:
+    """What :func:`_report` prints, for a streamed ensemble, and how approximate it is."""
+    from sim.api import QUANTILE_NOTE
+
+    print(f"wrote {out}/ ({stats.runs} runs streamed, {stats.world.months} months)")
+    for a, b in stats.key_pairs():
+        pair = (a, b) if (a, b) in stats.quantile_dyads else (b, a)
+        if pair in stats.quantile_dyads:
+            q = stats.quantile([0.05, 0.5, 0.95])[:, -1, stats.quantile_dyads.index(pair)]
+            print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
+                  f"(90%: {q[0]:+.2f} .. {q[2]:+.2f})")
+    print(f"  {QUANTILE_NOTE} (stats.csv, summary_stats.csv)")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         spec = load_scenario(path)
@@ -204,14 +253,45 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_params(args: argparse.Namespace) -> int:
+    import csv
+
+    from sim.params import SCHEMA, table
+
+    rows = table(load_scenario(args.scenario))
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return 0
+
+    def shown(v: object) -> str:
+        return ("true" if v else "false") if isinstance(v, bool) else f"{v:g}" if isinstance(
+            v, float) else str(v)
+
+    cols = ("name", "value", "default", "unit", "range", "plausible", "identified")
+    cells = [[shown(r[c]) for c in cols] + [r["source"] + (
+        f" Plausible: {r['plausible_source']}." if r["plausible"] else "")] for r in rows]
+    widths = [max(len(c), *(len(row[k]) for row in cells)) for k, c in enumerate(cols)]
+    print(f"# {args.scenario}: {len(rows)} parameters; range = allowed values, from the {SCHEMA}")
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + "  source")
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    from sim.resources import scenarios_dir
+
+    if args.folder is None:
+        args.folder = scenarios_dir()
     files = sorted(args.folder.glob("*.toml"))
     if not files:
         raise UserError(f"{args.folder}: no scenario files (*.toml); expected a scenarios folder")
     width = max(len(f.stem) for f in files)
     for f in files:
         try:
-            meta = tomllib.loads(f.read_text(encoding="utf-8")).get("scenario", {})
+            meta = tomllib.loads(f.read_text(encoding="utf-8-sig")).get("scenario", {})
             title = meta.get("title", "")
             parents = meta.get("extends") or []
             parents = parents.get("value") if isinstance(parents, dict) else parents
@@ -232,8 +312,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         raise UserError(f"{args.folder}/manifest.json: settings.kind is {settings.get('kind')!r};"
                         " expected 'run' (sim rerun repeats sim run folders)")
     out = args.out or args.folder.with_name(args.folder.name + "-rerun")
+    if out.resolve() == args.folder.resolve():
+        raise UserError(f"--out {out}: is the folder being rerun; expected another folder to "
+                        "write the rerun into (default FOLDER-rerun)")
     check_target(out, args.force)
-    opts = argparse.Namespace(
+    opts = argparse.Namespace(argv=getattr(args, "argv", None),
         runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
         force=args.force, no_figures=not settings.get("figures", True), quiet=args.quiet,
         workers=None, dask=None, stream=bool(settings.get("stream")),
@@ -253,10 +336,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     specs = load_scenarios(args.scenarios)
     names = [s.scenario.name for s in specs]
     out = args.out or default_out(names)
-    check_target(out, args.force)
-    comp = compare(specs, runs=args.runs, seed=args.seed, engine=args.engine,
-                   progress=not args.quiet, workers=args.workers, dask=args.dask)
-    comp.write(out, force=args.force)
+    with claim(out, args.force):  # one writer from the check to the rename
+        comp = compare(specs, runs=args.runs, seed=args.seed, engine=args.engine,
+                       progress=not args.quiet, workers=args.workers, dask=args.dask)
+        comp.write(out, force=args.force)
     print(f"wrote {out}/ ({len(names)} scenarios x {args.runs} runs, seed {comp.seed}; "
           f"reference {names[0]})")
     for note in comp.notes:
@@ -265,8 +348,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rel = table[table["outcome"].str.startswith("relation_")
                 & (table["scenario"] != names[0])]
     for row in rel.itertuples(index=False):
-        print(f"  {row.scenario:>16} {row.outcome.removeprefix('relation_'):>8} at "
-              f"{row.date}: mean diff {row.mean_diff:+.3f} "
+        head = f"  {row.scenario:>16} {row.outcome.removeprefix('relation_'):>8} at {row.date}:"
+        if row.pairs == 0:  # a state the reference does not have: nothing to pair with
+            print(f"{head} mean {row.mean:+.3f} (90%: {row.q05:+.3f} .. {row.q95:+.3f}; "
+                  f"not in {names[0]}, not paired)")
+            continue
+        print(f"{head} mean diff {row.mean_diff:+.3f} "
               f"(90%: {row.diff_q05:+.3f} .. {row.diff_q95:+.3f})")
     return 0
 
@@ -276,7 +363,7 @@ def _data_folder(arg: Path | None) -> Path:
 
     folder = Path(arg) if arg is not None else observe.data_dir()
     if not (folder / observe.IDEALPOINT_FILE).is_file():
-        raise UserError(f"{folder}: no {observe.IDEALPOINT_FILE}; expected the shared data "
+        raise UserError(f"{folder}: no {observe.IDEALPOINT_FILE}; expected the data "
                         "folder (set SIM_DATA_DIR or pass --data)")
     return folder
 
@@ -284,8 +371,9 @@ def _data_folder(arg: Path | None) -> Path:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate import calibrate
 
-    calibrate(args.history, args.out, force=args.force, data=_data_folder(args.data),
-              profile=not args.no_profile, quiet=False)
+    with claim(args.out, args.force):  # one writer from the check to the rename
+        calibrate(args.history, args.out, force=args.force, data=_data_folder(args.data),
+                  profile=not args.no_profile, quiet=False)
     return 0
 
 
@@ -299,28 +387,48 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         read_calibration(args.calibration)
     except ValueError as err:
         raise UserError(str(err)) from None
-    res = backtest(args.out, runs=args.runs, seed=args.seed, force=args.force,
-                   history=args.history, calibration=args.calibration,
-                   data=_data_folder(args.data), evaluate=not args.no_evaluation,
-                   param_uncertainty=not args.no_param_uncertainty)
+    with claim(args.out, args.force):  # one writer from the check to the rename
+        res = backtest(args.out, runs=args.runs, seed=args.seed, force=args.force,
+                       history=args.history, calibration=args.calibration,
+                       data=_data_folder(args.data), evaluate=not args.no_evaluation,
+                       param_uncertainty=not args.no_param_uncertainty)
     print_summary(res)
     return 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "list": cmd_list,
+            "params": cmd_params,
             "rerun": cmd_rerun, "compare": cmd_compare, "calibrate": cmd_calibrate,
             "backtest": cmd_backtest}
 
 
+def _resolve_scenarios(args: argparse.Namespace) -> None:
+    """Scenario arguments (``scenario``, ``scenarios``, ``--history``) as files: an existing
+    path as is, a bare name such as ``baseline`` as the shipped scenario
+    (:func:`sim.resources.scenario_path`; raises ``ResourceError`` with a did-you-mean)."""
+    from sim.resources import scenario_path
+
+    for key in ("scenario", "scenarios", "history"):
+        value = getattr(args, key, None)
+        if isinstance(value, list):
+            setattr(args, key, [scenario_path(v) for v in value])
+        elif value is not None:
+            setattr(args, key, scenario_path(value))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim.resources import ResourceError
+
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to show how to resume
     try:
+        _resolve_scenarios(args)
         return COMMANDS[args.command](args)
-    except (ScenarioError, OutputError, UserError) as err:
+    except (ScenarioError, OutputError, UserError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing written", file=sys.stderr)
+        print("interrupted; no output folder written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

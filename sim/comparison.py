@@ -10,6 +10,9 @@ scenario is the reference.
   the paired difference from the reference (mean, 5% and 95% quantiles over runs).
 - ``patterns``: per scenario and step, the share of runs in each Dittmer pattern.
 
+A scenario that adds states (not in the reference) also reports their relations with the
+reference's triangle (``relation_USA-KAZ``), with ``pairs = 0`` and no paired difference.
+
 Random streams stay aligned as long as the scenarios have the same states and start: policy
 ``k`` always reads random slot ``k``, and a child scenario keeps its parent's policies in order
 (disabled ones keep their slot), so its decisions stay paired with the reference's. A note is
@@ -18,7 +21,6 @@ added where that fails (other states, another start, policies in another order).
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
@@ -35,9 +37,11 @@ from sim.api import resolved, run
 from sim.ensemble import Engine
 from sim.metrics import DITTMER
 from sim.output import UserError, atomic_folder, manifest, write_manifest
+from sim.output import scenario_files as output_files
 from sim.plots import PALETTE, PATTERN_COLORS, as_dates, band, date_axis, quantile_bands
 from sim.results import Results, pair_name
 from sim.spec import ScenarioSpec, load_scenario
+from sim.world import World
 
 TABLE_COLUMNS = ["scenario", "outcome", "date", "runs", "mean", "median", "q05", "q95",
                  "pairs", "mean_diff", "diff_q05", "diff_q95"]
@@ -119,7 +123,9 @@ class Comparison:
         self.engine = engine
         seeds = {int(r.traj.seed) for r in self.results.values()}
         self.seed = next(iter(seeds)) if len(seeds) == 1 else None
-        self.values = {n: r.key_outcomes() for n, r in self.results.items()}
+        ref_world = self.results[self.reference].world
+        self.values = {n: {**r.key_outcomes(), **added_state_outcomes(r, ref_world)}
+                       for n, r in self.results.items()}
         self.outcome_names: list[str] = list(dict.fromkeys(
             o for n in self.names for o in self.values[n]))
         common = set.intersection(*(set(r.dates) for r in self.results.values()))
@@ -145,6 +151,11 @@ class Comparison:
             elif w.ids != ref.ids:
                 notes.append(f"{name} has other states than {self.reference}: its random "
                              "draws are not paired with the reference's")
+            added = [s for s in w.ids if s not in ref.ids]
+            if added:
+                notes.append(f"{name} adds {', '.join(added)} (not in {self.reference}): "
+                             f"their relations with {self.reference}'s triangle are in the "
+                             "table with no paired difference (pairs 0)")
             elif [d.label for d in w.decisions][:len(ref.decisions)] != [
                     d.label for d in ref.decisions][:len(w.decisions)]:
                 notes.append(f"{name} orders its policies differently from {self.reference}: "
@@ -484,6 +495,15 @@ class Comparison:
         return out
 
 
+def added_state_outcomes(res: Results, ref: World) -> dict[str, np.ndarray]:
+    """Relations of the states ``res`` has and the reference world ``ref`` has not, with each
+    state of the reference's triangle present in ``res``: ``{"relation_USA-KAZ": (R, T+1)}``.
+    The reference has no such outcome, so they are never paired."""
+    added = [s for s in res.world.ids if s not in ref.ids]
+    anchors = [ref.ids[i] for i in ref.triad() if ref.ids[i] in res.world.ids]
+    return {f"relation_{pair_name(a, s)}": res.relation(a, s) for s in added for a in anchors}
+
+
 def compare(scenarios: Sequence[str | Path | ScenarioSpec], runs: int = 500,
             seed: int | None = None, engine: Engine = "auto", progress: bool = False,
             **ensemble_kw: Any) -> Comparison:
@@ -501,20 +521,9 @@ def compare(scenarios: Sequence[str | Path | ScenarioSpec], runs: int = 500,
 
 
 def scenario_files(specs: Sequence[ScenarioSpec]) -> list[Path]:
-    """Every file the scenarios were read from, ``extends`` parents included (once each)."""
-    out: list[Path] = []
-    for spec in specs:
-        path = Path(spec.source) if spec.source else None
-        while path is not None and path.is_file() and path not in out:
-            out.append(path)
-            try:
-                meta = tomllib.loads(path.read_text(encoding="utf-8")).get("scenario", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-                break
-            parent = meta.get("extends") if isinstance(meta, dict) else None
-            parent = parent.get("value") if isinstance(parent, dict) else parent
-            path = path.parent / parent if isinstance(parent, str) else None
-    return out
+    """Every file the scenarios were read from, ``extends`` parents included (a list too, at
+    any depth; once each)."""
+    return output_files([s.source for s in specs])
 
 
 def _grid(n: int, height: float = 3.3, width: float = 5.0) -> tuple[Figure, np.ndarray]:

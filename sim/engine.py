@@ -1,17 +1,22 @@
 """The batched engine: all runs of an ensemble advance together through the kernels.
 
 It is the same month as :meth:`sim.model.AlignmentModel.step` (scheduled events, decisions,
-dynamics), with every agent's decision computed for all runs at once.
+dynamics), with every agent's decision computed for all runs at once. Each run may have its own
+parameters (``params``: one value per run for any registered parameter, :mod:`sim.params`), so a
+whole design of parameter draws runs as one call; run ``k`` always gets row ``k``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sim.kernels import State, begin_month, evolve
+from sim.params import Params, resolve
 from sim.policies import act, probability
 from sim.seeds import Draws
 from sim.world import World
@@ -20,7 +25,8 @@ from sim.world import World
 @dataclass
 class Trajectory:
     """Per-run monthly record. ``x``/``imports``: ``(R, T+1, N, N)``; ``prob``/``fired``:
-    ``(R, T, P)`` for the month's decision probabilities and firings."""
+    ``(R, T, P)`` for the month's decision probabilities and firings; ``params``: the runs'
+    parameters (row ``k`` of a per-run value is run ``runs[k]``'s), None for the scenario's."""
 
     world: World
     seed: int
@@ -29,15 +35,19 @@ class Trajectory:
     imports: np.ndarray
     prob: np.ndarray
     fired: np.ndarray
+    params: Params | None = None
 
     @classmethod
-    def empty(cls, world: World, seed: int, runs: np.ndarray) -> Trajectory:
+    def empty(cls, world: World, seed: int, runs: np.ndarray, params: Params | None = None
+              ) -> Trajectory:
         r, t, n, p = len(runs), world.months, world.n, len(world.decisions)
         return cls(world, seed, np.asarray(runs), np.zeros((r, t + 1, n, n)),
-                   np.zeros((r, t + 1, n, n)), np.zeros((r, t, p)), np.zeros((r, t, p), bool))
+                   np.zeros((r, t + 1, n, n)), np.zeros((r, t, p)), np.zeros((r, t, p), bool),
+                   params)
 
     @classmethod
     def concat(cls, parts: list[Trajectory]) -> Trajectory:
+        """Parts of one ensemble, in order (parameters are not carried over)."""
         first = parts[0]
         return cls(first.world, first.seed, np.concatenate([p.runs for p in parts]),
                    *(np.concatenate([getattr(p, f) for p in parts])
@@ -65,24 +75,34 @@ def batch_size(world: World) -> int:
 
 
 def simulate(world: World, seed: int, runs: np.ndarray | range | int,
-             batch: int | None = None) -> Trajectory:
-    """Run the runs ``runs`` (indices, or a count from 0) of master ``seed``."""
+             batch: int | None = None, params: Params | Mapping[str, Any] | None = None
+             ) -> Trajectory:
+    """Run the runs ``runs`` (indices, or a count from 0) of master ``seed``.
+
+    ``params``: parameter values (dotted names, :mod:`sim.params`) replacing the scenario's,
+    each a scalar for every run or an array with one value per run (row ``k`` for ``runs[k]``),
+    or a :class:`~sim.params.Params`; None: the scenario's own. Raises
+    :class:`~sim.spec.ScenarioError` for unknown names or values out of range."""
     runs = np.arange(runs) if isinstance(runs, int) else np.asarray(runs)
-    traj = Trajectory.empty(world, seed, runs)
+    par = None if params is None else resolve(world.spec, params, len(runs))
+    traj = Trajectory.empty(world, seed, runs, par)
     simulate_into(traj, 0, len(runs), batch)
     return traj
 
 
 def simulate_into(traj: Trajectory, lo: int, hi: int, batch: int | None = None) -> None:
-    """Fill rows ``lo .. hi-1`` of ``traj`` (runs ``traj.runs[lo:hi]`` of ``traj.seed``), ``batch``
-    runs at a time (default :func:`batch_size`). The many small matrix products run on one
-    BLAS thread: more threads only spin on them (results are the same)."""
+    """Fill rows ``lo .. hi-1`` of ``traj`` (runs ``traj.runs[lo:hi]`` of ``traj.seed``, with rows
+    ``lo .. hi-1`` of ``traj.params``), ``batch`` runs at a time (default :func:`batch_size`).
+    The many small matrix products run on one BLAS thread: more threads only spin on them
+    (results are the same)."""
+    default = Params.from_spec(traj.world.spec) if traj.params is None else None
     step = max(1, batch or batch_size(traj.world))
     with threadpool_limits(1, user_api="blas"):
         for start in range(lo, hi, step):
             rows = slice(start, min(hi, start + step))
             world = traj.world
-            state = State.initial(world, rows.stop - rows.start)
+            par = default if traj.params is None else traj.params.take(rows)
+            state = State.initial(world, rows.stop - rows.start, par)
             draws = Draws(traj.seed, traj.runs[rows], world.n, world.months)
             traj.x[rows, 0], traj.imports[rows, 0] = state.x, state.imports
             for t in range(world.months):

@@ -12,25 +12,32 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sim.engine import Trajectory, simulate, simulate_into
 from sim.metrics import BAND_QUANTILES
+from sim.params import Params, resolve
 from sim.world import World
+
+if TYPE_CHECKING:
+    from sim.chunks import ChunkStore
 
 Engine = Literal["auto", "mesa", "batched"]
 
 DASK_ENV = "SIM_DASK_SCHEDULER"
 """Environment variable read for the scheduler address when ``dask="env"``."""
+
+CHUNK = 1000
+"""Runs per task when no ``chunk`` is given (read at call time)."""
 
 
 def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched"]:
@@ -42,14 +49,18 @@ def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched"]:
     return engine
 
 
-def simulate_mesa(world: World, seed: int, runs: np.ndarray | range | int) -> Trajectory:
-    """Run each run through the Mesa model and read the DataCollector into a Trajectory."""
+def simulate_mesa(world: World, seed: int, runs: np.ndarray | range | int,
+                  params: Params | Mapping[str, Any] | None = None) -> Trajectory:
+    """Run each run through the Mesa model and read the DataCollector into a Trajectory
+    (``params`` as in :func:`sim.engine.simulate`: run ``runs[k]`` gets row ``k``)."""
     from sim.model import AlignmentModel  # Mesa is imported only where the Mesa engine runs
 
     runs = np.arange(runs) if isinstance(runs, int) else np.asarray(runs)
-    traj = Trajectory.empty(world, seed, runs)
+    par = None if params is None else resolve(world.spec, params, len(runs))
+    traj = Trajectory.empty(world, seed, runs, par)
     for k, run in enumerate(runs):
-        model = AlignmentModel(world, rng=seed, run=int(run)).run_to_end()
+        model = AlignmentModel(world, rng=seed, run=int(run),
+                               params=None if par is None else par.row(k)).run_to_end()
         df = model.datacollector.get_model_vars_dataframe()
         traj.x[k] = np.stack(df["x"].to_list())
         traj.imports[k] = np.stack(df["imports"].to_list())
@@ -71,16 +82,30 @@ def _install_world(blob: bytes) -> None:
     _WORKER_WORLD = pickle.loads(blob)
 
 
-def _simulate_chunk(kind: str, world: World, seed: int, ids: np.ndarray) -> Trajectory:
-    """Runs ``ids`` with the ``mesa`` or ``batched`` engine."""
-    return (simulate_mesa if kind == "mesa" else simulate)(world, seed, ids)
+def _simulate_chunk(kind: str, world: World, seed: int, ids: np.ndarray,
+                    params: Params | None = None) -> Trajectory:
+    """Runs ``ids`` with the ``mesa`` or ``batched`` engine (``params``: those runs' rows)."""
+    if kind == "mesa":
+        return simulate_mesa(world, seed, ids, params)
+    return simulate(world, seed, ids, params=params)
 
 
-def _trajectory_task(world: World | None, seed: int, ids: np.ndarray, kind: str
-                     ) -> tuple[np.ndarray, ...]:
+def _trajectory_task(world: World | None, seed: int, ids: np.ndarray, kind: str,
+                     params: Params | None = None) -> tuple[np.ndarray, ...]:
     """One chunk as plain arrays (a Trajectory would carry the World back with it)."""
-    traj = _simulate_chunk(kind, world or _WORKER_WORLD, seed, ids)
+    traj = _simulate_chunk(kind, world or _WORKER_WORLD, seed, ids, params)
     return traj.x, traj.imports, traj.prob, traj.fired
+
+
+def _rows(params: Params | None, ids: np.ndarray) -> Params | None:
+    """The parameters of runs ``ids`` (run ``i`` is row ``i`` of an ensemble's parameters)."""
+    return None if params is None else params.take(ids)
+
+
+def _run_params(world: World, params: Params | Mapping[str, Any] | None, runs: int
+                ) -> Params | None:
+    """An ensemble's per-run parameters as :class:`Params` (None: the scenario's)."""
+    return None if params is None else resolve(world.spec, params, runs)
 
 
 def _resolve_dask(dask: str | None) -> str | None:
@@ -99,11 +124,15 @@ def resolve_workers(workers: int | None) -> int:
 
 
 def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence[np.ndarray],
-             extra: tuple[Any, ...], workers: int, dask: str | None) -> Iterator[Any]:
-    """``task(world, seed, ids, *extra)`` for every chunk, yielded in chunk order: here with
-    one worker, in a "spawn" process pool with several (the World sent once per worker), or on
-    the Dask scheduler ``dask`` (the World scattered once). At most ``2 · workers`` chunks are
-    in flight, so memory stays bounded however many chunks there are."""
+             extra: tuple[Any, ...], workers: int, dask: str | None,
+             params: Params | None = None) -> Iterator[Any]:
+    """``task(world, seed, ids, *extra, params=rows)`` for every chunk, yielded in chunk order:
+    here with one worker, in a "spawn" process pool with several (the World sent once per
+    worker), or on the Dask scheduler ``dask`` (the World scattered once); ``rows`` are the
+    chunk's rows of ``params`` (only they travel). At most ``2 · workers`` chunks are in
+    flight, so memory stays bounded however many chunks there are."""
+    if not chunks:
+        return
     if dask is not None:
         from distributed import Client
 
@@ -111,18 +140,20 @@ def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence
             width = max(1, sum(client.ncores().values()))
             remote_world = client.scatter(world, broadcast=True)
             yield from _windowed(
-                lambda ids: client.submit(task, remote_world, seed, ids, *extra, pure=False),
+                lambda ids: client.submit(task, remote_world, seed, ids, *extra, pure=False,
+                                          params=_rows(params, ids)),
                 chunks, 2 * width)
         return
     if workers <= 1 or len(chunks) <= 1:
         for ids in chunks:
-            yield task(world, seed, ids, *extra)
+            yield task(world, seed, ids, *extra, params=_rows(params, ids))
         return
     ctx = multiprocessing.get_context("spawn")
     blob = pickle.dumps(world)
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=ctx,
                              initializer=_install_world, initargs=(blob,)) as pool:
-        yield from _windowed(lambda ids: pool.submit(task, None, seed, ids, *extra),
+        yield from _windowed(lambda ids: pool.submit(task, None, seed, ids, *extra,
+                                                     params=_rows(params, ids)),
                              chunks, 2 * workers)
 
 
@@ -143,47 +174,97 @@ def _chunks(runs: int, step: int) -> list[np.ndarray]:
 
 
 def _bar(world: World, runs: int, kind: str, progress: bool, workers: int,
-         dask: str | None) -> tqdm:
+         dask: str | None, initial: int = 0) -> tqdm:
     """A tqdm progress bar over the runs (disabled unless ``progress``)."""
     where = f"dask {dask}" if dask else f"{workers} worker{'s' if workers > 1 else ''}"
-    return tqdm(total=runs, unit="run", unit_scale=True, disable=not progress or runs < 2,
+    return tqdm(total=runs, initial=initial, unit="run", unit_scale=True,
+                disable=not progress or runs < 2,
                 desc=f"{world.spec.scenario.name} ({kind}, {where})", smoothing=0.1)
 
 
+def _piece(prefix: str, index: int) -> str:
+    """Name of chunk ``index``'s piece in a :class:`~sim.chunks.ChunkStore`."""
+    return f"{prefix}-{index:06d}"
+
+
+def _stored_chunks(store: ChunkStore | None, chunks: Sequence[np.ndarray],
+                   settings: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
+    """The chunks a store holds for these settings (none without a store or for one chunk)."""
+    if store is None or len(chunks) <= 1:
+        return {}
+    store.begin(settings)
+    done = {}
+    for i in sorted(store.names("chunk")):
+        arrays = store.load(_piece("chunk", i)) if i < len(chunks) else None
+        if arrays is not None and len(arrays.get("x", ())) == len(chunks[i]):
+            done[i] = arrays
+    store.resumed(sum(len(chunks[i]) for i in done), sum(len(c) for c in chunks))
+    return done
+
+
 def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
-                 chunk: int = 1000, progress: bool = True, *, workers: int | None = 1,
-                 dask: str | None = None) -> Trajectory:
+                 chunk: int | None = None, progress: bool = True, *, workers: int | None = 1,
+                 dask: str | None = None, store: ChunkStore | None = None,
+                 params: Params | Mapping[str, Any] | None = None) -> Trajectory:
     """Runs ``0 .. runs-1`` of master ``seed``, in chunks, returned as one Trajectory.
 
     ``engine``: ``auto`` (Mesa for one run, batched for more), ``mesa`` or ``batched``;
-    ``chunk``: runs per task (Mesa: always one); ``progress``: a tqdm bar; ``workers``: local
-    processes (``None``: every core); ``dask``: a Dask scheduler address (``tcp://host:8786``)
-    or ``"env"`` to read it from ``$SIM_DASK_SCHEDULER`` (its workers need ``sim``). Results do
-    not depend on chunks or workers. Workers are started with "spawn": they import ``sim`` afresh
-    (~1-2 s), so a script using ``workers > 1`` must call this under ``if __name__ ==
-    "__main__":``.
+    ``chunk``: runs per task (default :data:`CHUNK`; Mesa: always one); ``progress``: a tqdm
+    bar; ``workers``: local processes (``None``: every core); ``dask``: a Dask scheduler address
+    (``tcp://host:8786``) or ``"env"`` to read it from ``$SIM_DASK_SCHEDULER`` (its workers need
+    ``sim``); ``store``: a :class:`~sim.chunks.ChunkStore` where each finished chunk is saved
+    and from which saved chunks are read back instead of run again (with more than one chunk).
+    ``params``: parameter values replacing the scenario's (:mod:`sim.params`), each a scalar or
+    an array of ``runs`` values: run ``i`` always gets row ``i``, whatever the chunks or workers.
+    Results do not depend on chunks, workers or resuming. Workers are started with "spawn": they
+    import ``sim`` afresh (~1-2 s), so a script using ``workers > 1`` must call this under
+    ``if __name__ == "__main__":``.
     """
     kind = pick_engine(engine, runs)
     if runs <= 0:
         return Trajectory.empty(world, seed, np.arange(0))
+    par = _run_params(world, params, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
-    chunks = _chunks(runs, 1 if kind == "mesa" else max(1, chunk))
-    nworkers = min(nworkers, len(chunks))  # no more processes than chunks
-    traj = Trajectory.empty(world, seed, np.arange(runs))
-    with _bar(world, runs, kind, progress, nworkers, address) as bar:
-        if kind == "batched" and address is None and (nworkers <= 1 or len(chunks) <= 1):
-            for ids in chunks:  # in place: no copy
-                simulate_into(traj, int(ids[0]), int(ids[-1]) + 1)
-                bar.update(len(ids))
+    step = 1 if kind == "mesa" else max(1, CHUNK if chunk is None else chunk)
+    chunks = _chunks(runs, step)
+    traj = Trajectory.empty(world, seed, np.arange(runs), par)
+    done = _stored_chunks(store, chunks, {"mode": "runs", "engine": kind, "chunk": step,
+                                          "runs": runs, "seed": int(seed),
+                                          **({} if par is None else {"params": par.digest()})})
+    for i, arrays in done.items():
+        lo, hi = int(chunks[i][0]), int(chunks[i][-1]) + 1
+        for name in ("x", "imports", "prob", "fired"):
+            getattr(traj, name)[lo:hi] = arrays[name]
+    todo = [i for i in range(len(chunks)) if i not in done]
+    saving = store is not None and len(chunks) > 1
+    finished = sum(len(chunks[i]) for i in done)
+
+    def keep(i: int, lo: int, hi: int) -> None:
+        nonlocal finished
+        if saving:
+            store.save(_piece("chunk", i), {name: getattr(traj, name)[lo:hi]
+                                            for name in ("x", "imports", "prob", "fired")})
+        finished += hi - lo
+        if saving:
+            store.progressed(finished)
+
+    nworkers = min(nworkers, max(1, len(todo)))  # no more processes than chunks
+    with _bar(world, runs, kind, progress, nworkers, address, finished) as bar:
+        if kind == "batched" and address is None and (nworkers <= 1 or len(todo) <= 1):
+            for i in todo:  # in place: no copy
+                lo, hi = int(chunks[i][0]), int(chunks[i][-1]) + 1
+                simulate_into(traj, lo, hi)
+                keep(i, lo, hi)
+                bar.update(hi - lo)
             return traj
-        lo = 0
-        for x, imports, prob, fired in _ordered(_trajectory_task, world, seed, chunks, (kind,),
-                                                nworkers, address):
-            hi = lo + len(x)
+        results = _ordered(_trajectory_task, world, seed, [chunks[i] for i in todo], (kind,),
+                           nworkers, address, par)
+        for i, (x, imports, prob, fired) in zip(todo, results, strict=True):
+            lo, hi = int(chunks[i][0]), int(chunks[i][-1]) + 1
             traj.x[lo:hi], traj.imports[lo:hi] = x, imports
             traj.prob[lo:hi], traj.fired[lo:hi] = prob, fired
+            keep(i, lo, hi)
             bar.update(hi - lo)
-            lo = hi
     return traj
 
 
@@ -239,10 +320,12 @@ def _hist_quantiles(hist: np.ndarray, what: str, qs: Sequence[float]) -> np.ndar
 
 
 def _stats_task(world: World | None, seed: int, ids: np.ndarray, kind: str, block: int,
-                qcols: np.ndarray, keep: bool, ref: tuple[np.ndarray, np.ndarray]) -> tuple:
-    """Simulate runs ``ids`` (whole blocks); return float sums per block (of values, and of
-    squared deviations from run 0's ``ref``), integer counts, and the runs' rows if ``keep``."""
-    traj = _simulate_chunk(kind, world or _WORKER_WORLD, seed, ids)
+                qcols: np.ndarray, keep: bool, ref: tuple[np.ndarray, np.ndarray],
+                params: Params | None = None) -> tuple:
+    """Simulate runs ``ids`` (whole blocks; ``params``: their rows); return float sums per
+    block (of values, and of squared deviations from run 0's ``ref``), integer counts, and the
+    runs' rows if ``keep``."""
+    traj = _simulate_chunk(kind, world or _WORKER_WORLD, seed, ids, params)
     rel, trade = _dyad_series(traj.x, traj.imports, traj.world.n)
     sums = []
     for lo in range(0, len(ids), block):
@@ -360,11 +443,47 @@ class EnsembleStats:
         return pd.DataFrame({k: np.ravel(v) for k, v in cols.items()})
 
 
+def _flatten(sums: dict[str, np.ndarray], counts: dict[str, np.ndarray]
+             ) -> dict[str, np.ndarray]:
+    return {**{f"sum.{k}": v for k, v in sums.items()},
+            **{f"count.{k}": v for k, v in counts.items()}}
+
+
+def _unflatten(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], ...]:
+    return tuple({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{p}.")}
+                 for p in ("sum", "count"))
+
+
+def _stored_state(store: ChunkStore | None, chunks: Sequence[np.ndarray], keep: bool,
+                  settings: dict[str, Any]) -> tuple[int, dict[str, np.ndarray],
+                                                     dict[str, np.ndarray]]:
+    """The latest statistics a store holds, ``(chunks done, sums, counts)`` (``0, {}, {}`` if
+    none), with every chunk's rows when ``keep``."""
+    if store is None or (len(chunks) <= 1 and not keep):
+        return 0, {}, {}
+    store.begin(settings)
+    for i in sorted(store.names("state"), reverse=True):
+        arrays = store.load(_piece("state", i)) if i < len(chunks) else None
+        rows = all(store.has(f"{_piece('runs', k)}.arrow") for k in range(i + 1))
+        if arrays is not None and (rows or not keep):
+            store.resumed(sum(len(c) for c in chunks[:i + 1]), sum(len(c) for c in chunks))
+            return i + 1, *_unflatten(arrays)
+    store.resumed(0, sum(len(c) for c in chunks))
+    return 0, {}, {}
+
+
+def _join_rows(store: ChunkStore, count: int, path: str | Path) -> None:
+    """Write the rows of chunks ``0 .. count-1`` kept in ``store`` to one Parquet file."""
+    store.join_tables([_piece("runs", i) for i in range(count)], Path(path))
+
+
 def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
-              chunk: int = 1000, workers: int | None = 1, dask: str | None = None,
+              chunk: int | None = None, workers: int | None = 1, dask: str | None = None,
               quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
               keep_runs: str | Path | None = None, progress: bool = False,
-              dyads: Sequence[tuple[str, str]] | None = None) -> EnsembleStats:
+              dyads: Sequence[tuple[str, str]] | None = None,
+              store: ChunkStore | None = None,
+              params: Params | Mapping[str, Any] | None = None) -> EnsembleStats:
     """Per-month statistics of runs ``0 .. runs-1`` without holding all runs in memory.
 
     Tasks of ``chunk`` runs (rounded up to whole blocks of ``STATS_BLOCK``) run as in
@@ -375,7 +494,10 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     [1e-3, 1e5] bn/yr and a bin for 0 (relative error ≤ 0.58%); for every dyad up to 12
     states over 72 months, else the USA-CHN-RUS triangle, or the ``dyads`` given.
     ``keep_runs``: also write every run's rows (as ``Results.timeseries``: ``run, step,
-    source, target, relation, trade``) to this Parquet file, chunk by chunk.
+    source, target, relation, trade``) to this Parquet file, chunk by chunk. ``store``: a
+    :class:`~sim.chunks.ChunkStore` keeping the statistics after each chunk (and each chunk's
+    rows) so that an interrupted call resumes from them with the same result byte for byte.
+    ``params``: as in :func:`run_ensemble` (run ``i`` gets row ``i``).
     """
     qs = tuple(float(q) for q in quantiles)
     if runs <= 0 or not all(0 <= q <= 1 for q in qs):
@@ -388,27 +510,46 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         dyads = world.key_pairs()
     qcols = np.arange(len(pairs)) if dyads is None else np.array(
         [pairs.index(p if p in pairs else p[::-1]) for p in dyads])
-    first = _simulate_chunk(kind, world, seed, np.arange(1))
+    par = _run_params(world, params, runs)
+    first = _simulate_chunk(kind, world, seed, np.arange(1), _rows(par, np.arange(1)))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
-    chunks = _chunks(runs, -(-max(1, chunk) // STATS_BLOCK) * STATS_BLOCK)  # whole blocks
-    nworkers = min(nworkers, len(chunks))
-    extra = (kind, STATS_BLOCK, qcols, keep_runs is not None, ref)
-    tasks = _ordered(_stats_task, world, seed, chunks, extra, nworkers, address)
-    sums: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
+    step = -(-max(1, CHUNK if chunk is None else chunk) // STATS_BLOCK) * STATS_BLOCK
+    chunks = _chunks(runs, step)  # whole blocks
+    keep = keep_runs is not None
+    start, sums, counts = _stored_state(
+        store, chunks, keep, {"mode": "stats", "engine": kind, "chunk": step, "runs": runs,
+                              "seed": int(seed), "block": STATS_BLOCK,
+                              "dyads": [pairs[c] for c in qcols], "keep_runs": keep,
+                              **({} if par is None else {"params": par.digest()})})
+    saving = store is not None and len(chunks) > 1
+    nworkers = min(nworkers, max(1, len(chunks) - start))
+    extra = (kind, STATS_BLOCK, qcols, keep, ref)
+    tasks = _ordered(_stats_task, world, seed, chunks[start:], extra, nworkers, address, par)
+    finished = sum(len(c) for c in chunks[:start])
     writer = None
-    with _bar(world, runs, kind, progress, nworkers, address) as bar, ExitStack() as files:
-        for ids, (block_sums, chunk_counts, table) in zip(chunks, tasks, strict=True):
+    with (_bar(world, runs, kind, progress, nworkers, address, finished) as bar,
+          ExitStack() as files):
+        for i, (block_sums, chunk_counts, table) in enumerate(tasks, start):
             for part in block_sums:  # one block after the other
                 sums = part if not sums else {k: sums[k] + v for k, v in part.items()}
             counts = chunk_counts if not counts else {
                 k: counts[k] + v for k, v in chunk_counts.items()}
-            if table is not None:
+            if table is not None and store is not None:
+                store.save_table(_piece("runs", i), table)
+            elif table is not None:
                 import pyarrow.parquet as pq
 
                 writer = writer or files.enter_context(pq.ParquetWriter(keep_runs, table.schema))
                 writer.write_table(table)
-            bar.update(len(ids))
+            finished += len(chunks[i])
+            if saving:  # the statistics of chunks 0 .. i replace those of 0 .. i-1
+                store.save(_piece("state", i), _flatten(sums, counts))
+                if i:
+                    store.delete(f"{_piece('state', i - 1)}.npz")
+                store.progressed(finished)
+            bar.update(len(chunks[i]))
+    if keep and store is not None:
+        _join_rows(store, len(chunks), keep_runs)
     mean = {k: v / runs for k, v in sums.items()}  # of values, and of squared deviations
     sd = {k: np.sqrt(np.maximum(mean[f"{k}_sq"] - (mean[k] - shift) ** 2, 0.0))
           for k, shift in zip(("relation", "trade"), ref, strict=True)}

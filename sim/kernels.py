@@ -2,16 +2,23 @@
 
 One run is ``R = 1``; an ensemble advances all its runs at once through the same functions.
 Each docstring gives the equation and its source; ``docs/ODD.md`` collects them.
+
+Parameters come as :class:`sim.params.Params` (or :class:`sim.spec.Mechanisms` for the
+mechanism kernels): every value is a scalar or an array with one value per run ``(R,)``, which
+:func:`per_run` shapes ``(R, 1, 1)`` against ``(R, N, N)`` arrays. A run's numbers do not depend
+on the other runs in its batch or on their parameters; a value shared by all runs gives the same
+floats as the same value given per run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from sim.events import Effect
-from sim.spec import Mechanisms
+from sim.events import Effect, Plan
+from sim.params import Params
 from sim.world import World
 
 NEVER = -(10**6)
@@ -31,39 +38,111 @@ class State:
     concession: np.ndarray  # price concessions offered by i to j
     count: np.ndarray  # times each policy fired (int)
     last: np.ndarray  # month each policy last fired (int, NEVER if not)
+    par: Params  # the runs' parameters: scalars or (R,) arrays, constant over time
+    plan: Plan  # event and decision magnitudes implied by par
+    x0: np.ndarray  # starting relations, (N, N) or (R, N, N) if anchor.d_half varies by run
 
     @classmethod
-    def initial(cls, world: World, runs: int) -> State:
+    def initial(cls, world: World, runs: int, par: Params | None = None) -> State:
+        """``runs`` runs at the start. ``par``: their parameters (default: the scenario's);
+        ``anchor.d_half`` sets the starting relations of pairs not given in ``[relations]``."""
+        par = Params.from_spec(world.spec) if par is None else par
         n, p = world.n, len(world.decisions)
+        x0 = initial_x(world, par)
 
         def tile(a: np.ndarray) -> np.ndarray:
-            return np.repeat(a[None], runs, axis=0).astype(float)
+            return np.broadcast_to(a, (runs, n, n)).astype(float)
 
         zeros = np.zeros((runs, n, n))
-        return cls(x=tile(world.x0), imports=tile(world.imports0), base=tile(world.imports0),
+        return cls(x=tile(x0), imports=tile(world.imports0), base=tile(world.imports0),
                    tau=zeros.copy(), ties=tile(world.ties0), exposure=tile(world.exposure0),
                    support=zeros.copy(), concession=zeros.copy(),
                    count=np.zeros((runs, p), dtype=np.int64),
-                   last=np.full((runs, p), NEVER, dtype=np.int64))
+                   last=np.full((runs, p), NEVER, dtype=np.int64),
+                   par=par, plan=Plan.build(world, par), x0=x0)
 
+
+def initial_x(world: World, par: Params) -> np.ndarray:
+    """Starting relations for the runs' ``anchor.d_half``: ``world.x0`` if it is the
+    scenario's, else :meth:`World.initial_x` (``(R, N, N)`` for one value per run)."""
+    d = par.anchor.d_half
+    if shared(d) and d == world.mech.anchor.d_half:
+        return world.x0
+    return world.initial_x(d)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def shared(v: Any) -> bool:
+    """Whether a parameter value is one value for every run (not an ``(R,)`` array)."""
+    return not isinstance(v, np.ndarray) or v.ndim == 0
+
+
+def per_run(v: Any, ndim: int = 3) -> Any:
+    """A parameter against arrays of ``ndim`` dimensions with a leading run axis: a scalar as
+    is, an ``(R,)`` array as ``(R, 1, ..., 1)``."""
+    return v if shared(v) else np.reshape(v, (-1,) + (1,) * (ndim - 1))
+
+
+_SPECIAL_POWERS = {-1.0: lambda b: 1.0 / b, 0.0: np.ones_like, 0.5: np.sqrt,
+                   1.0: lambda b: b + 0.0, 2.0: lambda b: b * b}
+
+
+def power(base: np.ndarray, e: Any) -> np.ndarray:
+    """``base ** e`` for an exponent ``e`` shared by all runs or one per run ``(R,)``. ``base``
+    is ``(R, N, N)``, or has no run axis (``(N,)``, ``(N, N)``: the result gets one). numpy
+    computes a shared exponent of -1, 0, 0.5, 1 or 2 by special cases (``1/b``, ``1``,
+    ``sqrt``, ``b``, ``b·b``); runs with those values get the same here, so every run's floats
+    are those of its exponent given alone."""
+    if np.ndim(e) == 0:
+        return base**e
+    out = np.power(base, per_run(e, 3 if np.ndim(base) == 3 else np.ndim(base) + 1))
+    for value, special in _SPECIAL_POWERS.items():
+        hit = np.asarray(e) == value
+        if hit.any():
+            out[hit] = special(np.broadcast_to(base, out.shape)[hit])
+    return out
+
+
+def all_on(on: Any) -> bool:
+    """Whether a switch (shared, or per run) is on in every run."""
+    return bool(on) if shared(on) else bool(on.all())
+
+
+def choose(on: Any, new: np.ndarray, old: np.ndarray | float) -> np.ndarray:
+    """``new`` in the runs where a switch is on, ``old`` in the others (``new`` as is when
+    it is on everywhere: the same floats)."""
+    return new if all_on(on) else np.where(per_run(on, new.ndim), new, old)
+
+
+def gate(on: Any, term: np.ndarray) -> np.ndarray:
+    """``term`` where a switch is on, zero in the runs where it is off."""
+    return choose(on, term, 0.0)
+
+
+def any_on(on: Any) -> bool:
+    """Whether a switch (shared, or per run) is on in any run."""
+    return bool(on) if shared(on) else bool(on.any())
 
 
 # ----------------------------------------------------------------------------- relations
 
 
-def saturation(x: np.ndarray, r: float | None = 1.0) -> np.ndarray:
+def saturation(x: np.ndarray, r: Any = 1.0) -> np.ndarray:
     """``G(x) = 1 - (x/R)^2`` (Kułakowski, Gawroński & Gronek 2005, IJMPC 16:707); ``R=None``
-    switches saturation off (``G = 1``)."""
-    return np.ones_like(x) if r is None else 1.0 - (x / r) ** 2
+    switches saturation off (``G = 1``). ``R``: units of ``x``, scalar or ``(R,)``."""
+    return np.ones_like(x) if r is None else 1.0 - (x / per_run(r, x.ndim)) ** 2
 
 
-def balance_drift(x: np.ndarray, rate: float, r: float | None = 1.0, form: str = "xxt",
+def balance_drift(x: np.ndarray, rate: Any, r: Any = 1.0, form: str = "xxt",
                   normalize: bool = True) -> np.ndarray:
     """Structural-balance pull ``α G(x_ij) Σ_k x_ik x_jk / (N-2)``: the ``X Xᵀ`` form.
 
     Traag, Van Dooren & De Leenheer (2013, PLoS ONE 8:e60063) show ``X Xᵀ`` reaches balance
     from asymmetric starts where ``X²`` does not; saturation (``R ≥ 1``) slows the pull as
-    ``|x|`` nears ``R``, and :func:`relation_step` clips ``x`` to ``[-1, 1]``.
+    ``|x|`` nears ``R``, and :func:`relation_step` clips ``x`` to ``[-1, 1]``. ``rate`` α (per
+    month) and ``r`` may be scalars or ``(R,)``; ``x`` is ``(R, N, N)`` (or ``(N, N)``).
     Pure modes for the theory checks: ``form="x2"`` gives ``Σ_k x_ik x_kj`` (Marvel et al.
     2011, ``dX/dt = X²``), ``r=None`` drops saturation, ``normalize=False`` drops ``1/(N-2)``.
     """
@@ -72,6 +151,7 @@ def balance_drift(x: np.ndarray, rate: float, r: float | None = 1.0, form: str =
     if form not in ("xxt", "x2"):
         raise ValueError(f"form must be 'xxt' or 'x2', not {form!r}")
     agree = x @ other
+    rate = per_run(rate, x.ndim)
     scale = rate / max(n - 2, 1) if normalize else rate
     return scale * saturation(x, r) * agree
 
@@ -88,15 +168,16 @@ def symmetric(x: np.ndarray) -> np.ndarray:
     return 0.5 * (x + np.swapaxes(x, -1, -2))
 
 
-def threat(x: np.ndarray, capability: np.ndarray, exponent: float) -> np.ndarray:
+def threat(x: np.ndarray, capability: np.ndarray, exponent: Any) -> np.ndarray:
     """Threat to i from j: ``T_ij = (P_j / max P)^a · max(0, -x_ji)`` (Walt 1987; our form).
 
     Power ``P`` is the COW CINC share; intent is j's hostility toward i. Proximity and offensive
-    capability are left out (SCIENCE.md §3 lists them; no data for them here).
+    capability are left out (SCIENCE.md §3 lists them; no data for them here). ``a``: scalar
+    or ``(R,)``; ``x``: ``(R, N, N)`` or ``(N, N)``.
     """
-    power = (capability / capability.max()) ** exponent
+    rel = power(capability / capability.max(), exponent)  # (N,) or (R, N)
     hostility = np.maximum(0.0, -np.swapaxes(x, -1, -2))
-    return power[None, None, :] * hostility if x.ndim == 3 else power[None, :] * hostility
+    return rel[..., None, :] * hostility
 
 
 def shared_threat(t: np.ndarray) -> np.ndarray:
@@ -107,52 +188,75 @@ def shared_threat(t: np.ndarray) -> np.ndarray:
     return zero_diagonal(t @ np.swapaxes(t, -1, -2))
 
 
-def dependence(imports: np.ndarray, gdp: np.ndarray, scale: float) -> np.ndarray:
+def dependence(imports: np.ndarray, gdp: np.ndarray, scale: Any) -> np.ndarray:
     """Trade dependence of i on j: ``D_ij = 1 - exp(-(M_ij + M_ji) / (GDP_i · c))``.
 
     Bilateral goods trade (USD bn) over GDP (USD tn · 1000); ``c`` = ``dependence_scale``.
-    Our operationalisation of interdependence as an interest (SCIENCE.md §3).
+    Our operationalisation of interdependence as an interest (SCIENCE.md §3). ``c``: scalar or
+    ``(R,)``; ``imports``: ``(R, N, N)``.
     """
     pair = imports + np.swapaxes(imports, -1, -2)
-    return 1.0 - np.exp(-pair / (1000.0 * gdp[:, None] * scale))
+    return 1.0 - np.exp(-pair / (1000.0 * gdp[:, None] * per_run(scale, imports.ndim)))
 
 
-def dependence_of(imports: np.ndarray, gdp: np.ndarray, scale: float, i: int) -> np.ndarray:
+def dependence_of(imports: np.ndarray, gdp: np.ndarray, scale: Any, i: int) -> np.ndarray:
     """Row ``D[:, i, :]`` of :func:`dependence` (what the decision rules need), ``(R, N)``."""
-    return 1.0 - np.exp(-(imports[:, i, :] + imports[:, :, i]) / (1000.0 * gdp[i] * scale))
+    return 1.0 - np.exp(-(imports[:, i, :] + imports[:, :, i])
+                        / (1000.0 * gdp[i] * per_run(scale, 2)))
 
 
-def affinity(ideal: np.ndarray, d_half: float) -> np.ndarray:
-    """Ideological affinity ``A_ij = 1 - |ip_i - ip_j| / d_half`` (UNGA ideal points)."""
-    return 1.0 - np.abs(ideal[:, None] - ideal[None, :]) / d_half
+def affinity(ideal: np.ndarray, d_half: Any) -> np.ndarray:
+    """Ideological affinity ``A_ij = 1 - |ip_i - ip_j| / d_half`` (UNGA ideal points):
+    ``(N, N)``, or ``(R, N, N)`` for ``d_half`` per run (ideal-point units)."""
+    return 1.0 - np.abs(ideal[:, None] - ideal[None, :]) / per_run(d_half)
+
+
+def anchor_fixed(world: World, mech: Params | Any) -> np.ndarray:
+    """The part of the anchor's argument fixed over time, ``b + w_I A + w_L L``: ``(N, N)``,
+    or ``(R, N, N)`` if any of ``b``, ``w_I``, ``d_half``, ``w_L`` varies by run."""
+    a = mech.anchor
+    return (per_run(a.bias) + per_run(a.w_ideology) * affinity(world.ideal, a.d_half)
+            + per_run(a.w_alliance) * world.alliance)
 
 
 def anchor(x: np.ndarray, imports: np.ndarray, ties: np.ndarray, world: World,
-           mech: Mechanisms) -> np.ndarray:
+           mech: Params | Any, fixed: np.ndarray | None = None) -> np.ndarray:
     """Interest anchor
     ``p_ij = tanh(b + w_I A_ij + w_L L_ij + w_D D_ij + w_S S_ij - w_T T_ij + w_K K_ij)``.
 
     SCIENCE.md §3: ideology (A), treaty commitments (L, ATOP), trade dependence (D), shared
     threat (S), direct threat (T) and lasting ties from agreements and sanctions (K).
+    ``x``, ``imports``, ``ties``: ``(R, N, N)``; ``mech``: :class:`sim.params.Params` (weights
+    scalar or ``(R,)``, dimensionless) or :class:`sim.spec.Mechanisms`; ``fixed``:
+    :func:`anchor_fixed` if already computed.
     """
     a = mech.anchor
-    z = a.bias + a.w_ideology * affinity(world.ideal, a.d_half) + a.w_alliance * world.alliance
-    z = z + a.w_trade * dependence(imports, world.gdp, a.dependence_scale) + a.w_ties * ties
-    if mech.threat.enabled:
+    z = anchor_fixed(world, mech) if fixed is None else fixed
+    z = (z + per_run(a.w_trade) * dependence(imports, world.gdp, a.dependence_scale)
+         + per_run(a.w_ties) * ties)
+    on = mech.threat.enabled
+    if any_on(on):
         t = threat(x, world.capability, mech.threat.power_exponent)
-        z = z + a.w_shared_threat * shared_threat(t) - a.w_threat * t
+        zt = z + per_run(a.w_shared_threat) * shared_threat(t) - per_run(a.w_threat) * t
+        z = choose(on, zt, z)
     return zero_diagonal(np.tanh(z))
 
 
-def relation_step(x: np.ndarray, p: np.ndarray, noise: np.ndarray, mech: Mechanisms) -> np.ndarray:
-    """One month: ``x ← clip(x + α G(x)(X Xᵀ)/(N-2) + β (p - x) + σ ξ, -1, 1)``, zero diagonal."""
+def relation_step(x: np.ndarray, p: np.ndarray, noise: np.ndarray, mech: Params | Any
+                  ) -> np.ndarray:
+    """One month: ``x ← clip(x + α G(x)(X Xᵀ)/(N-2) + β (p - x) + σ ξ, -1, 1)``, zero diagonal.
+
+    ``x``, ``p``, ``noise``: ``(R, N, N)``; α, β (per month), σ (x per month) and each term's
+    switch: scalars or ``(R,)`` (a term switched off in a run adds nothing there).
+    """
     dx = np.zeros_like(x)
-    if mech.balance.enabled:
-        dx += balance_drift(x, mech.balance.rate, mech.balance.saturation)
-    if mech.anchor.enabled:
-        dx += mech.anchor.rate * (p - x)
-    if mech.noise.enabled:
-        dx += mech.noise.sigma * noise
+    b, a, s = mech.balance, mech.anchor, mech.noise
+    if any_on(b.enabled):
+        dx += gate(b.enabled, balance_drift(x, b.rate, b.saturation))
+    if any_on(a.enabled):
+        dx += gate(a.enabled, per_run(a.rate) * (p - x))
+    if any_on(s.enabled):
+        dx += gate(s.enabled, per_run(s.sigma) * noise)
     return zero_diagonal(np.clip(x + dx, -1.0, 1.0))
 
 
@@ -170,8 +274,25 @@ def adjustment_rate(eps_one_year: float, eps_long_run: float) -> float:
     return 1.0 - (1.0 - eps_one_year / eps_long_run) ** (1.0 / 12.0)
 
 
+def adjustment_rates(par: Params | Any) -> Any:
+    """:func:`adjustment_rate` of the runs: a float, or ``(R,)`` computed per run with
+    Python floats (the same floats as a shared value)."""
+    tr = par.trade
+    if np.ndim(tr.elasticity_one_year) == 0 and np.ndim(tr.elasticity_long_run) == 0:
+        return adjustment_rate(tr.elasticity_one_year, tr.elasticity_long_run)
+    one, long = np.broadcast_arrays(tr.elasticity_one_year, tr.elasticity_long_run)
+    return np.array([adjustment_rate(float(a), float(b)) for a, b in zip(one, long, strict=True)])
+
+
+def ties_decay(half_life: Any) -> Any:
+    """Monthly factor ``2^(-1/h_K)`` of the ties stock (``h_K`` in months; float or ``(R,)``)."""
+    if np.ndim(half_life) == 0:
+        return 0.5 ** (1.0 / half_life)
+    return np.array([0.5 ** (1.0 / float(h)) for h in half_life])
+
+
 def trade_target(base: np.ndarray, tau: np.ndarray, x: np.ndarray, x0: np.ndarray,
-                 mech: Mechanisms) -> np.ndarray:
+                 mech: Params | Any, x0_mean: np.ndarray | None = None) -> np.ndarray:
     """Long-run imports ``M*_ij``: CES tariff response, diversion and alignment feedback.
 
     ``M*_ij = B̃_ij e^{κ (x̄_ij - x̄0_ij)} + θ B̃_ij Σ_{l≠j} B°_il / Σ_{k≠l} B̃_ik`` with
@@ -179,24 +300,26 @@ def trade_target(base: np.ndarray, tau: np.ndarray, x: np.ndarray, x0: np.ndarra
     a share ``θ`` of what i no longer buys from l is bought from the other partners k ≠ l, in
     proportion to what i still buys from them (gravity/CES, Head & Mayer 2014; diversion to
     third countries: Alfaro & Chor 2023; alignment: Gopinath et al. 2024, ≈12% less trade
-    between blocs, so κ ≈ 0.13).
+    between blocs, so κ ≈ 0.13). Arrays ``(R, N, N)`` (``x0`` may be ``(N, N)``; ``x0_mean``:
+    ``symmetric(x0)`` if already computed); ``ε``, ``θ``, ``κ``: scalars or ``(R,)``.
     """
     tr = mech.trade
-    kept = base * (1.0 + np.maximum(tau, -0.99)) ** (-tr.elasticity_long_run)
+    kept = base * power(1.0 + np.maximum(tau, -0.99), -tr.elasticity_long_run)
     lost = np.maximum(base - kept, 0.0)
     others = kept.sum(axis=-1, keepdims=True) - kept  # Σ_{k≠l} K_ik, per lost partner l
     share = np.divide(lost, others, out=np.zeros_like(lost), where=others > 1e-12)
-    diverted = tr.diversion * kept * (share.sum(axis=-1, keepdims=True) - share)
-    align = np.exp(tr.alignment_semi_elasticity * (symmetric(x) - symmetric(x0)))
+    diverted = per_run(tr.diversion) * kept * (share.sum(axis=-1, keepdims=True) - share)
+    x0_mean = symmetric(x0) if x0_mean is None else x0_mean
+    align = np.exp(per_run(tr.alignment_semi_elasticity) * (symmetric(x) - x0_mean))
     return kept * align + diverted
 
 
-def trade_step(imports: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
+def trade_step(imports: np.ndarray, target: np.ndarray, rate: Any) -> np.ndarray:
     """Partial adjustment in logs: ``ln M ← ln M + a (ln M* - ln M)`` (zero flows stay zero
-    until a target appears, then start at 1% of it)."""
+    until a target appears, then start at 1% of it). ``a``: per month, scalar or ``(R,)``."""
     start = np.where((imports <= 0) & (target > 0), 0.01 * target, imports)
     safe = np.maximum(start, 1e-300)
-    out = np.where(target > 0, safe * (np.maximum(target, 1e-300) / safe) ** rate, 0.0)
+    out = np.where(target > 0, safe * power(np.maximum(target, 1e-300) / safe, rate), 0.0)
     return out
 
 
@@ -205,39 +328,44 @@ def trade_step(imports: np.ndarray, target: np.ndarray, rate: float) -> np.ndarr
 
 def apply_effect(state: State, effect: Effect, mask: np.ndarray | None = None) -> None:
     """Add an event's effect to every run, or only to the runs where ``mask`` is true
-    (the others are not touched, so a run never depends on the runs batched with it)."""
+    (the others are not touched, so a run never depends on the runs batched with it).
+    A per-run magnitude ``(R,)`` gives each run its own increment."""
     rows = slice(None) if mask is None else np.flatnonzero(mask)
-    for name, inc in (("x", effect.dx), ("tau", effect.dtau), ("ties", effect.dties),
-                      ("exposure", effect.dexposure), ("support", effect.dsupport),
-                      ("concession", effect.dconcession), ("base", effect.dbase)):
-        if inc.any():
-            arr = getattr(state, name)
-            arr[rows] += inc
+    for (name, i, j), value in effect.terms.items():
+        arr = getattr(state, name)
+        arr[rows, i, j] += value if shared(value) else value[rows]
     state.x[rows] = np.clip(state.x[rows], -1.0, 1.0)
     zero_diagonal(state.x)
     np.maximum(state.tau, 0.0, out=state.tau)
 
 
 def begin_month(state: State, world: World, t: int) -> None:
-    """Scheduled events of month ``t`` (unless ``mechanisms.events`` is off) and lagged effects
-    of earlier decisions (pipelines). Decisions are switched off per policy."""
-    if world.mech.events.enabled and t in world.schedule:
-        apply_effect(state, world.schedule[t])
-    for d in world.decisions:
-        if d.effect.lag and d.effect.lagged_base.any():
-            due = np.flatnonzero(state.last[:, d.index] == t - d.effect.lag)
-            state.base[due] += d.effect.lagged_base
+    """Scheduled events of month ``t`` (in the runs where ``events.enabled``) and lagged
+    effects of earlier decisions (pipelines, ``pipeline_lead_months`` after the decision).
+    Decisions are switched off per policy."""
+    on = state.par.events.enabled
+    if t in state.plan.schedule and any_on(on):
+        apply_effect(state, state.plan.schedule[t], None if shared(on) else on)
+    for k, i, j, value, lag in state.plan.lagged:
+        due = (state.last[:, k] == t - lag) & (np.asarray(lag) > 0)
+        if due.any():
+            rows = np.flatnonzero(due)
+            state.base[rows, i, j] += value if shared(value) else value[rows]
 
 
 def evolve(state: State, world: World, noise: np.ndarray) -> None:
-    """Relations and trade move one month (in place); ``noise`` is ``(R, N, N)`` standard normal."""
-    mech = world.mech
-    p = anchor(state.x, state.imports, state.ties, world, mech)
+    """Relations and trade move one month (in place); ``noise`` is ``(R, N, N)`` standard normal.
+    Parameters: ``state.par`` (shared or per run)."""
+    par = state.par
+    fixed = par.cached("anchor_fixed", lambda: anchor_fixed(world, par), owner=world)
+    p = anchor(state.x, state.imports, state.ties, world, par, fixed)
     x_old = state.x
-    state.x = relation_step(x_old, p, noise, mech)
-    if mech.trade.enabled:
-        tr = mech.trade
-        target = trade_target(state.base, state.tau, x_old, world.x0, mech)
-        state.imports = trade_step(state.imports, target,
-                                   adjustment_rate(tr.elasticity_one_year, tr.elasticity_long_run))
-    state.ties *= 0.5 ** (1.0 / mech.events.ties_half_life)
+    state.x = relation_step(x_old, p, noise, par)
+    on = par.trade.enabled
+    if any_on(on):
+        x0_mean = par.cached("x0_mean", lambda: symmetric(state.x0), owner=state.x0)
+        target = trade_target(state.base, state.tau, x_old, state.x0, par, x0_mean)
+        rate = par.cached("adjustment_rate", lambda: adjustment_rates(par))
+        moved = trade_step(state.imports, target, rate)
+        state.imports = choose(on, moved, state.imports)
+    state.ties *= per_run(par.cached("ties_decay", lambda: ties_decay(par.events.ties_half_life)))

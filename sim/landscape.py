@@ -22,9 +22,20 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 EXHAUSTIVE_MAX = 16
 """``blocs_from_relations`` enumerates all splits up to this many actors, else uses heuristics."""
+RESTARTS_MAX = 200
+"""Starts of the heuristic for small landscapes."""
+HEURISTIC_WORK = 4_000_000
+"""Work bound of the heuristic per landscape, in actor-pair evaluations per sweep summed over
+starts: ``restarts = HEURISTIC_WORK // N²`` (at most ``RESTARTS_MAX``, at least
+``RESTARTS_MIN``; 110 starts at N = 190). A bound on work, not on wall-clock time, so that the
+split never depends on the machine's load."""
+RESTARTS_MIN = 8
+MAX_SWEEPS = 100
+"""Sweeps of frustration-reducing play per start at most (each is N moves)."""
 
 
 def _pm(sides: np.ndarray) -> np.ndarray:
@@ -137,22 +148,56 @@ def local_minima_exhaustive(sizes: np.ndarray, propensity: np.ndarray,
     return sides[order], energies[order]
 
 
+def descend_many(sizes: np.ndarray, propensity: np.ndarray, starts: np.ndarray,
+                 rng: np.random.Generator, max_sweeps: int = MAX_SWEEPS
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`descend` from many starts ``(K, N)`` at once: each sweep visits the actors in
+    one random order, and every start whose actor can lower its frustration switches it.
+    Stops after a sweep with no switch or ``max_sweeps`` sweeps. Returns the ±1 sides
+    ``(K, N)`` and their energies ``(K,)``."""
+    s = np.asarray(sizes, dtype=float)
+    sigma = _pm(starts).astype(float).copy()
+    w = _weights(s, propensity)
+    field = sigma @ w.T  # (K, N): (Wσ)_i per start
+    tol = 1e-12 * (np.abs(w).sum() + 1.0)
+    for _ in range(max_sweeps):
+        moved = False
+        for i in rng.permutation(s.size):
+            flip = -sigma[:, i] * field[:, i] > tol
+            if flip.any():
+                field[flip] -= 2.0 * sigma[flip, i][:, None] * w[:, i][None, :]
+                sigma[flip, i] = -sigma[flip, i]
+                moved = True
+        if not moved:
+            break
+    energies = 0.5 * (w.sum(axis=-1)[None, :] - sigma * field) @ s
+    return sigma, energies
+
+
 def heuristic_minimum(sizes: np.ndarray, propensity: np.ndarray, restarts: int,
                       rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Best local minimum over ``restarts`` random starts, each played down by ``descend``.
+    """Best local minimum over ``restarts`` starts, each played down by frustration-reducing
+    moves (:func:`descend_many`). The first start is the split along the leading eigenvector
+    of ``s_i s_j p_ij`` (the spectral relaxation of the energy), the others are random.
 
     A heuristic for large N (no guarantee of the global minimum). Returns ±1 sides oriented so
-    that actor 0 is on side +1, and their energy.
+    that actor 0 is on side +1, and their energy (the first of equal energies).
     """
-    n = np.asarray(sizes).size
-    best, best_e = None, np.inf
-    for _ in range(max(1, restarts)):
-        start = rng.choice(np.array([-1.0, 1.0]), size=n)
-        sigma, path = descend(sizes, propensity, start, rng)
-        if path[-1] < best_e:
-            best, best_e = sigma, float(path[-1])
-    assert best is not None
-    return best * best[0], best_e
+    s = np.asarray(sizes, dtype=float)
+    n = s.size
+    p = np.asarray(propensity, dtype=float)
+    sym = 0.5 * (p + p.T) * s[:, None] * s[None, :]
+    spectral = np.where(np.linalg.eigh(sym)[1][:, -1] >= 0, 1.0, -1.0)
+    starts = np.vstack([spectral[None, :],
+                        rng.choice(np.array([-1.0, 1.0]), size=(max(1, restarts) - 1, n))])
+    sides, energies = descend_many(s, p, starts, rng)
+    k = int(np.argmin(energies))
+    return sides[k] * sides[k, 0], float(energies[k])
+
+
+def heuristic_restarts(n: int) -> int:
+    """Starts of the heuristic for ``n`` actors under the work bound ``HEURISTIC_WORK``."""
+    return int(min(RESTARTS_MAX, max(RESTARTS_MIN, HEURISTIC_WORK // (n * n))))
 
 
 def load_fixture(folder: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -182,14 +227,17 @@ def load_fixture(folder: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
 
 def blocs_from_relations(x: np.ndarray, sizes: np.ndarray,
                          rng: np.random.Generator | None = None,
-                         restarts: int = 200) -> np.ndarray:
+                         restarts: int | None = None) -> np.ndarray:
     """The two blocs a model state favours: the global-minimum landscape split with the dyads'
     mean relations ``x̄_ij = (x_ij + x_ji)/2`` as propensities and capabilities as sizes.
 
     For ``N ≤ EXHAUSTIVE_MAX`` every split's energy is computed for all states at once,
-    ``E = ½ Σ_ij W_ij (1 - σ_i σ_j)`` with ``W_ij = s_i s_j p_ij``; above, per state with
-    :func:`heuristic_minimum`. ``x`` is ``(..., N, N)``; returns ``(..., N)`` ±1 sides with
-    actor 0 on side +1.
+    ``E = ½ Σ_ij W_ij (1 - σ_i σ_j)`` with ``W_ij = s_i s_j p_ij`` (2^(N-1) splits: exponential
+    in N); above, per state with :func:`heuristic_minimum` under a work bound
+    (``restarts`` defaults to :func:`heuristic_restarts`). Every state starts from the same
+    random stream (drawn once from ``rng``, default seed 0), so a state's split does not
+    depend on the other states in ``x``. ``x`` is ``(..., N, N)``; returns ``(..., N)`` ±1
+    sides with actor 0 on side +1.
     """
     x = np.asarray(x, dtype=float)
     n = x.shape[-1]
@@ -206,6 +254,9 @@ def blocs_from_relations(x: np.ndarray, sizes: np.ndarray,
                        - np.einsum("ci,rij,cj->rc", sigma, w, sigma, optimize=True))
             out[lo:lo + 256] = sigma[e.argmin(axis=1)]
     else:
-        rng = np.random.default_rng(0) if rng is None else rng
-        out = np.stack([heuristic_minimum(sizes, pr, restarts, rng)[0] for pr in p])
+        seed = 0 if rng is None else int(rng.integers(2**63))
+        k = heuristic_restarts(n) if restarts is None else restarts
+        with threadpool_limits(1, user_api="blas"):  # small products: threads only contend
+            out = np.stack([heuristic_minimum(sizes, pr, k, np.random.default_rng(seed))[0]
+                            for pr in p])
     return out.reshape(*x.shape[:-2], n)

@@ -7,6 +7,7 @@ The batched engine (:mod:`sim.engine`) runs the same month for many runs at once
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import mesa
@@ -15,31 +16,44 @@ import numpy as np
 from sim.agents import StateAgent
 from sim.kernels import State, begin_month, evolve
 from sim.metrics import balanced_share, dittmer
+from sim.params import Params
 from sim.policies import act
+from sim.resources import scenarios_dir
 from sim.seeds import SLOTS, run_seed, run_streams
 from sim.spec import ScenarioSpec, load_scenario, month_label
 from sim.world import World
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+DEFAULT_SCENARIO = scenarios_dir() / "baseline.toml"
 
 
 class AlignmentModel(mesa.Model):
     """Great-power alignment, one run.
 
     Args:
-        scenario: a scenario file, a validated :class:`ScenarioSpec` or a compiled ``World``
-            (default: ``scenarios/baseline.toml``).
+        scenario_file: a scenario file, a validated :class:`ScenarioSpec` or a compiled
+            ``World`` (default: ``scenarios/baseline.toml``). Not called ``scenario``: Mesa 3.5
+            reserves that keyword for its own ``Model.scenario``, and SolaraViz's Reset would
+            pass a Mesa ``Scenario`` object in its place.
         rng: master seed (default: the scenario's ``seed``).
         run: run index within the ensemble of that master seed (default 0).
+        params: one parameter set, ``{dotted name: value}`` (:mod:`sim.params`), replacing the
+            scenario's values (default: none); the batched engine's run ``k`` with per-run
+            parameters is this model given row ``k``. Raises :class:`sim.spec.ScenarioError`
+            for an unknown name or a value out of range.
     """
 
-    def __init__(self, scenario: str | Path | ScenarioSpec | World = DEFAULT_SCENARIO,
-                 rng: int | None = None, run: int = 0) -> None:
-        world = _as_world(scenario)
+    def __init__(self, scenario_file: str | Path | ScenarioSpec | World = DEFAULT_SCENARIO,
+                 rng: int | None = None, run: int = 0,
+                 params: Mapping[str, float | int | bool] | Params | None = None) -> None:
+        world = _as_world(scenario_file)
         seed = world.spec.scenario.seed if rng is None else int(rng)
         super().__init__(rng=run_seed(seed, run))
         self.world, self.seed, self.run = world, seed, run
-        self.state = State.initial(world, 1)
+        self.params = params if isinstance(params, Params) else Params.from_spec(world.spec,
+                                                                                 params)
+        if self.params.runs is not None:
+            raise ValueError("AlignmentModel runs one parameter set: give scalars, not arrays")
+        self.state = State.initial(world, 1, self.params)
         self._noise_rng, self._decision_rng = run_streams(seed, run)
         p = len(world.decisions)
         self.month = 0
@@ -75,9 +89,11 @@ class AlignmentModel(mesa.Model):
 
     @classmethod
     def from_scenario(cls, scenario: str | Path | ScenarioSpec | World, rng: int | None = None,
-                      run: int = 0) -> AlignmentModel:
-        """Build the model of one run of a scenario."""
-        return cls(scenario, rng=rng, run=run)
+                      run: int = 0, params: Mapping[str, float | int | bool] | None = None
+                      ) -> AlignmentModel:
+        """Build the model of one run of a scenario, optionally with one parameter set
+        (``params={"anchor.w_ideology": 0.4, "policies.USA:tariff.threshold": 1.0}``)."""
+        return cls(scenario, rng=rng, run=run, params=params)
 
     @property
     def agent_by_id(self) -> dict[str, StateAgent]:
@@ -108,9 +124,16 @@ def _dyad_reporter(i: int, j: int):
 
 
 def _as_world(scenario: str | Path | ScenarioSpec | World) -> World:
+    """The compiled world of a scenario file, spec or world.
+
+    Raises TypeError for anything else (e.g. a Mesa ``Scenario`` object).
+    """
     if isinstance(scenario, World):
         return scenario
     if isinstance(scenario, ScenarioSpec):
         return World.from_spec(scenario)
+    if not isinstance(scenario, str | Path):
+        raise TypeError(f"scenario_file: got {type(scenario).__name__} {scenario!r}; expected a "
+                        "scenario file path, a ScenarioSpec or a World")
     return World.from_spec(load_scenario(scenario))
 

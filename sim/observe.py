@@ -35,15 +35,16 @@ ideal points are the agenda-controlled measure of the same votes.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim import resources
+
 CALIBRATION_END = 2019
-"""Last year of outcome data any calibration may use (the shared data stop there on purpose)."""
+"""Last year of outcome data any calibration may use (the shipped data stop there on purpose)."""
 
 DISTANCE = "idealpoint_distance_fp"
 TRADE = "trade_goods_usd_bn"
@@ -151,12 +152,9 @@ def observe(x: np.ndarray, imports: np.ndarray, ids: list[str], start: str,
 
 
 def data_dir() -> Path:
-    """The shared data folder: ``$SIM_DATA_DIR`` if set, else ``../shared/data`` beside the
-    repository root."""
-    env = os.environ.get("SIM_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """The data folder: ``$SIM_DATA_DIR`` if set, else the shipped ``data/``
+    (:func:`sim.resources.data_dir`)."""
+    return resources.data_dir()
 
 
 def load_observed(folder: Path | str | None = None, last_year: int = CALIBRATION_END,

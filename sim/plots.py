@@ -3,10 +3,12 @@ so they work the same in scripts, notebooks and the CLI."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
+import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
@@ -92,31 +94,101 @@ def fig_trade(res: Results) -> Figure:
     return fig
 
 
-def fig_heatmap(res: Results) -> Figure:
-    """Median directed relations ``x_ij`` at the start and at the horizon; with more than 15
-    states, ordered along the horizon's leading eigenvector so that blocs show as blocks."""
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
-    axes = fig.subplots(1, 2)
-    ids = np.asarray(res.world.ids)
-    n, big = len(ids), len(ids) > 15
+VALUES_MAX = 15
+"""Heatmaps of up to this many states print every cell's value and label every state."""
+LABELS_MAX = 60
+"""At most this many state labels per heatmap axis; above, every k-th state is labelled and
+the full order is written beside the figure (``heatmap_order.csv``)."""
+TICK_PT = 7.0
+"""Font size of the state labels of a large heatmap (points)."""
+
+
+def heatmap_layout(n: int) -> tuple[float, int]:
+    """Side of one heatmap panel (inches) and the label step ``k`` (every k-th state labelled)
+    for ``n`` states: the panel grows with ``n`` (0.12 in per state, from 4.5 to 10 in), and
+    ``k`` keeps labels at most ``LABELS_MAX`` per axis and at least 1.2 font sizes apart."""
+    if n <= VALUES_MAX:
+        return 4.5, 1
+    side = min(10.0, max(4.5, 0.12 * n))
+    cell_pt = side * 72.0 / n
+    return side, max(math.ceil(n / LABELS_MAX), math.ceil(1.2 * TICK_PT / cell_pt))
+
+
+def _ordinal(k: int) -> str:
+    """``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def heatmap_order(res: Results) -> tuple[np.ndarray, np.ndarray]:
+    """The order of the states in the heatmap and their bloc (±1): by the leading eigenvector
+    of the horizon's median relations (the first state's bloc first, so blocs show as blocks);
+    with up to ``VALUES_MAX`` states, the scenario's order."""
     end = res.median_relations(-1).to_numpy()
-    order = np.argsort(np.linalg.eigh(0.5 * (end + end.T))[1][:, -1]) if big else np.arange(n)
+    n = end.shape[0]
+    _, vecs = np.linalg.eigh(0.5 * (end + end.T))
+    u1 = vecs[:, -1] * (1.0 if vecs[0, -1] >= 0 else -1.0)
+    sides = np.where(u1 >= 0, 1, -1)
+    if n <= VALUES_MAX:
+        return np.arange(n), sides
+    order = np.argsort(-u1, kind="stable")
+    return order, sides[order]
+
+
+def heatmap_order_table(res: Results) -> pd.DataFrame:
+    """``position, id, name, bloc, labelled``: the heatmap's order of states (``bloc`` 1 is
+    the first state's) and whether the state's label is drawn."""
+    order, sides = heatmap_order(res)
+    _, step = heatmap_layout(len(order))
+    ids, names = np.asarray(res.world.ids), np.asarray(res.world.names)
+    return pd.DataFrame({"position": np.arange(len(order)), "id": ids[order],
+                         "name": names[order], "bloc": np.where(sides > 0, 1, 2),
+                         "labelled": np.arange(len(order)) % step == 0})
+
+
+def fig_heatmap(res: Results) -> Figure:
+    """Median directed relations ``x_ij`` at the start and at the horizon.
+
+    Up to ``VALUES_MAX`` states every cell shows its value. Above, states are ordered by bloc
+    (:func:`heatmap_order`; a line marks the bloc boundary), the figure grows with the number
+    of states up to a cap, and every k-th state is labelled (:func:`heatmap_layout`; the full
+    order is in :func:`heatmap_order_table`, written as ``figures/heatmap_order.csv``).
+    """
+    ids = np.asarray(res.world.ids)
+    n = len(ids)
+    big = n > VALUES_MAX
+    side, step = heatmap_layout(n)
+    order, sides = heatmap_order(res)
+    fig = Figure(figsize=(11, 4.8) if not big else (2 * side + 2.2, side + 1.4),
+                 layout="constrained")
+    axes = fig.subplots(1, 2)
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
-    for ax, step in zip(axes, (0, -1), strict=True):
-        m = res.median_relations(step).to_numpy()[np.ix_(order, order)]
-        im = ax.imshow(m, cmap="RdBu", norm=norm)
+    shown = np.arange(0, n, step)
+    bounds = np.flatnonzero(np.diff(sides)) + 0.5
+    for ax, t in zip(axes, (0, -1), strict=True):
+        m = res.median_relations(t).to_numpy()[np.ix_(order, order)]
+        im = ax.imshow(m, cmap="RdBu", norm=norm, interpolation="nearest")
         for i in range(n if not big else 0):
             for j in range(n):
                 if i != j:
                     ax.text(j, i, f"{m[i, j]:+.2f}", ha="center", va="center", fontsize=8,
                             color="white" if abs(m[i, j]) > 0.6 else "black")
-        size = 10 if n <= 15 else max(3, 9 - n // 10)
-        ax.set_xticks(range(n), ids[order], rotation=90 if big else 0, fontsize=size)
-        ax.set_yticks(range(n), ids[order], fontsize=size)
+        size = 10 if not big else TICK_PT
+        ax.set_xticks(shown, ids[order][shown], rotation=90 if big else 0, fontsize=size)
+        ax.set_yticks(shown, ids[order][shown], fontsize=size)
+        for b in bounds if big else ():
+            ax.axhline(b, color="k", lw=1.0)
+            ax.axvline(b, color="k", lw=1.0)
+        note = ""
+        if big:
+            note = " (ordered by bloc; line: bloc boundary" + (
+                f"; every {_ordinal(step)} state labelled)" if step > 1 else ")")
         ax.set(xlabel="toward (j)", ylabel="from (i)",
-               title=f"{res.dates[step]}: median x_ij" + (" (ordered by bloc)" if big else ""))
-    fig.colorbar(im, ax=axes, shrink=0.85, label=RELATION_LABEL)
-    fig.suptitle(f"{res.world.spec.scenario.title}: alignment matrix")
+               title=f"{res.dates[t]}: median x_ij{note}")
+        ax.title.set_fontsize(10 if big else 12)
+    fig.colorbar(im, ax=axes, shrink=0.85 if not big else 0.6, label=RELATION_LABEL)
+    suffix = f" ({n} states; order in heatmap_order.csv)" if step > 1 else ""
+    fig.suptitle(f"{res.world.spec.scenario.title}: alignment matrix{suffix}")
     return fig
 
 
@@ -211,7 +283,8 @@ FIGURES = {
 
 def save_figures(res: Results, folder: Path, names: tuple[str, ...] | None = None,
                  triangle_dates: list[str] | None = None) -> list[Path]:
-    """Write the figures (all, or ``names``) as PNG into ``folder``; the triangle is drawn at
+    """Write the figures (all, or ``names``) as PNG into ``folder`` (with
+    ``heatmap_order.csv`` when the heatmap labels only some states); the triangle is drawn at
     ``triangle_dates`` (YYYY-MM) if given. A streamed ensemble (``sim.ensemble.EnsembleStats``)
     supports relations, trade and deals."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -224,4 +297,7 @@ def save_figures(res: Results, folder: Path, names: tuple[str, ...] | None = Non
         path = folder / f"{name}.png"
         fig.savefig(path, dpi=110, metadata={"Software": None})
         paths.append(path)
+        if name == "heatmap" and heatmap_layout(res.world.n)[1] > 1:
+            paths.append(folder / "heatmap_order.csv")
+            heatmap_order_table(res).to_csv(paths[-1], index=False)
     return paths

@@ -5,14 +5,16 @@ Every rule returns the monthly probability that the agent acts, ``h · σ((U - �
 and ``T`` a temperature; the agent acts where a uniform draw falls below it. A rule that has
 used up its allowance (a deal already signed, ``max_times`` reached, cooldown) has probability 0.
 The Mesa agents call :func:`probability` for their own rules; the batched engine calls it for
-all rules. A firing turns into the rule's event (``sim.world.Decision.event``).
+all rules. A firing turns into the rule's event (``sim.world.Decision.event``, with the
+magnitudes of ``State.plan``). Every policy parameter is read from ``state.par.policies[k]``: a
+scalar, or one value per run ``(R,)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import State, apply_effect, dependence_of
+from sim.kernels import State, any_on, apply_effect, dependence_of, shared
 from sim.world import Decision, World
 
 
@@ -28,14 +30,14 @@ def grant_ask_utility(state: State, world: World, d: Decision) -> np.ndarray:
     alignment with the partner, economic gain (plus price concessions ``c_pa`` for the
     pipeline), and expected retaliation: the share of the actor's trade dependence that lies
     with states hostile to the partner, raised by its secondary-sanction exposure ``E_ap``.
-    Our operationalisation.
+    Our operationalisation. ``(R,)``; weights and gain (utility units) scalars or ``(R,)``.
     """
-    pol = d.params
+    pol = state.par.policies[d.index]
     a, p = d.actor, d.other
-    dep = dependence_of(state.imports, world.gdp, world.mech.anchor.dependence_scale, a)
+    dep = dependence_of(state.imports, world.gdp, state.par.anchor.dependence_scale, a)
     hostile_to_partner = np.maximum(0.0, -state.x[:, :, p])  # (R, N): x_kp
     west = (dep * hostile_to_partner).sum(axis=-1) / np.maximum(dep.sum(axis=-1), 1e-12)
-    gain = pol.gain + (state.concession[:, p, a] if pol.ask == "pipeline" else 0.0)
+    gain = pol.gain + (state.concession[:, p, a] if d.params.ask == "pipeline" else 0.0)
     risk = (1.0 + state.exposure[:, a, p]) * west
     return pol.w_alignment * state.x[:, a, p] + pol.w_gain * gain - pol.w_risk * risk
 
@@ -48,14 +50,15 @@ def support_index(state: State, d: Decision) -> np.ndarray:
 
 def concede_index(state: State, world: World, d: Decision) -> np.ndarray:
     """Actor's trade dependence on its partner ``D_ap`` (Russia on China)."""
-    dep = dependence_of(state.imports, world.gdp, world.mech.anchor.dependence_scale, d.actor)
+    dep = dependence_of(state.imports, world.gdp, state.par.anchor.dependence_scale, d.actor)
     return dep[:, d.other]
 
 
 def probability(state: State, world: World, d: Decision, t: int) -> np.ndarray:
-    """Monthly probability ``(R,)`` that decision ``d`` fires at month ``t`` (0 if disabled)."""
-    pol = d.params
-    if not pol.enabled:
+    """Monthly probability ``(R,)`` that decision ``d`` fires at month ``t`` (0 where disabled):
+    ``h · σ((U - θ)/T)`` with the runs' ``policies.<label>.*`` values (scalars or ``(R,)``)."""
+    pol = state.par.policies[d.index]
+    if not any_on(pol.enabled):
         return np.zeros(state.x.shape[0])
     if d.rule == "grant_ask":
         index, allowed = grant_ask_utility(state, world, d), state.count[:, d.index] == 0
@@ -66,7 +69,7 @@ def probability(state: State, world: World, d: Decision, t: int) -> np.ndarray:
     else:
         index, allowed = concede_index(state, world, d), state.count[:, d.index] < pol.max_times
     prob = pol.hazard * sigmoid((index - pol.threshold) / pol.temperature)
-    return np.where(allowed, prob, 0.0)
+    return np.where(allowed if shared(pol.enabled) else allowed & pol.enabled, prob, 0.0)
 
 
 def record_firing(state: State, d: Decision, fired: np.ndarray, t: int) -> None:
@@ -80,5 +83,5 @@ def act(state: State, world: World, t: int, fired: np.ndarray) -> None:
     for d in world.decisions:
         hit = fired[:, d.index]
         if hit.any():
-            apply_effect(state, d.effect, hit)
+            apply_effect(state, state.plan.decisions[d.index], hit)
             record_firing(state, d, hit, t)

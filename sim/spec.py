@@ -9,24 +9,51 @@ A scenario file is read in three passes:
    kept in ``ScenarioSpec.cites`` by key path (``states[1].capability``).
 3. Pydantic checks keys, types and ranges; then cross-references (ids, dates) are checked.
 
-Any problem raises :class:`ScenarioError` naming the file, the key path, the bad value and what
-was expected (with a did-you-mean for a misspelt key).
+Any problem raises :class:`ScenarioError` naming the file, the key path, the bad value (as it
+would be written in TOML) and what was expected (with a did-you-mean for a misspelt key).
+
+Files are read as UTF-8, with or without a byte order mark. Dates may be written as text
+(``"2024-05"``, ``"2024-05-12"``) or as TOML dates (``2024-05-12``).
+
+Pair keys (``[relations]``, ``[trade]``, ``[alliances]``, ``[initial.*]``) name a pair of states:
+``"A->B"`` is directed; ``"A-B"``, ``"B-A"``, ``"A - B"`` and ``"A<->B"`` all name the same
+undirected pair (both directions). Precedence (:func:`pair_identity`):
+
+- in one file, a pair may be given once per spelling family: two undirected keys of one pair, or
+  two directed keys of one direction, are an error naming both keys; a directed key refines the
+  undirected one (whatever their order in the file);
+- across files (``extends``), a child's key replaces everything its parents said about it: an
+  undirected child key replaces the parents' undirected key *and* both directed keys of the pair;
+  a directed child key replaces the parents' key of that direction only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import json
+import math
 import re
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from sim.events import EVENT_TYPES
 
 YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
 STATE_ID = r"^[A-Z][A-Z0-9_]{1,11}$"
+NAME = r"^[a-z0-9_]+$"
 PAIR = re.compile(r"^\s*([A-Z][A-Z0-9_]{1,11})\s*(->|<->|-)\s*([A-Z][A-Z0-9_]{1,11})\s*$")
 META_KEYS = {
     "name",
@@ -49,16 +76,59 @@ META_KEYS = {
 }
 
 
+PAIR_TABLES = ("relations", "trade", "alliances", "initial.ties", "initial.exposure")
+"""Tables whose keys are pairs of state ids (``"A->B"`` directed, ``"A-B"`` both ways)."""
+
+
+class Shown(str):
+    """Text shown as it is in a :class:`ScenarioError` (already formatted for the user)."""
+
+
+class Key(str):
+    """A TOML key shown as written in a file: bare (``capabilty``) or quoted (``"A - B"``)."""
+
+
+def toml_text(value: Any, limit: int = 80) -> str:
+    """``value`` as it would be written in a TOML file (``"text"``, ``1.5``, ``true``,
+    ``2024-02-12``, ``[1, 2]``, ``{ a = 1 }``), cut to ``limit`` characters; ``None`` (a missing
+    value) is ``nothing``. Never a Python repr."""
+    if isinstance(value, Shown):
+        text = str(value)
+    elif isinstance(value, Key):
+        text = value if re.fullmatch(r"[A-Za-z0-9_-]+", value) else json.dumps(
+            str(value), ensure_ascii=False)
+    elif value is None:
+        text = "nothing"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+                if math.isinf(value) else repr(float(value)))
+    elif isinstance(value, int):
+        text = str(int(value))
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (dt.date, dt.time)):
+        text = value.isoformat()
+    elif isinstance(value, dict):
+        text = "{ " + ", ".join(f"{toml_text(Key(k), limit)} = {toml_text(v, limit)}"
+                                for k, v in value.items()) + " }"
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(toml_text(v, limit) for v in value) + "]"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ScenarioError(Exception):
-    """A scenario file is wrong. ``str(err)`` is the one-line message shown to the user."""
+    """A scenario file is wrong. ``str(err)`` is the one-line message shown to the user:
+    ``FILE at KEY.PATH: got VALUE; expected WHAT``, the value written as in TOML
+    (:func:`toml_text`)."""
 
     def __init__(self, file: str | Path, path: str, value: Any, expected: str) -> None:
         self.file, self.path, self.value, self.expected = str(file), path, value, expected
-        shown = repr(value) if not isinstance(value, dict) else "{...}"
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
         where = f" at {path}" if path else ""
-        super().__init__(f"{self.file}{where}: got {shown}; expected {expected}")
+        super().__init__(f"{self.file}{where}: got {toml_text(value)}; expected {expected}")
 
 
 class Strict(BaseModel):
@@ -72,7 +142,7 @@ class Meta(Strict):
     """``[scenario]``: what the scenario is and when it runs."""
 
     name: Annotated[
-        str, Field(pattern=r"^[a-z0-9_]+$", description="short id, used for output folders")
+        str, Field(pattern=NAME, description="short id, used for output folders")
     ]
     title: str
     description: str = ""
@@ -154,7 +224,8 @@ class Trade(Strict):
     @model_validator(mode="after")
     def _short_below_long(self) -> Trade:
         if self.elasticity_one_year > self.elasticity_long_run:
-            raise ValueError("elasticity_one_year must not exceed elasticity_long_run")
+            raise ValueError(f"elasticity_one_year at most elasticity_long_run "
+                             f"({toml_text(self.elasticity_long_run)})")
         return self
 
 
@@ -196,11 +267,14 @@ class Event(Strict):
     @model_validator(mode="after")
     def _known_type(self) -> Event:
         if self.type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {self.type!r}")
+            raise PydanticCustomError("unknown_event_type", "unknown event type {event_type}",
+                                      {"event_type": self.type})
         kind = EVENT_TYPES[self.type]
         for field in kind.required:
             if getattr(self, field) is None:
-                raise ValueError(f"event type {self.type!r} needs {field!r}")
+                raise PydanticCustomError("key_for_event_type",
+                                          "event type {event_type} needs {field}",
+                                          {"event_type": self.type, "field": field})
         return self
 
     @property
@@ -272,6 +346,11 @@ class Initial(Strict):
     ties: dict[str, Annotated[float, Field(ge=-5, le=5)]] = {}
     exposure: dict[str, Annotated[float, Field(ge=0, le=10)]] = {}
 
+    @field_validator("ties", "exposure")
+    @classmethod
+    def _undirected_first(cls, pairs: dict[str, float]) -> dict[str, float]:
+        return undirected_first(pairs)
+
 
 class ScenarioSpec(Strict):
     """A validated scenario: the single input of :mod:`sim.world`."""
@@ -291,6 +370,11 @@ class ScenarioSpec(Strict):
     cites: dict[str, str] = {}
     source: str = ""
 
+    @field_validator("relations", "trade", "alliances")
+    @classmethod
+    def _undirected_first(cls, pairs: dict[str, float]) -> dict[str, float]:
+        return undirected_first(pairs)
+
     @property
     def ids(self) -> list[str]:
         return [s.id for s in self.states]
@@ -304,47 +388,113 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     raw = _read_merged(path, chain=())
     if overrides:
+        check_pair_keys(overrides, "overrides")
         raw = merge_tables(raw, overrides)
-    cites: dict[str, str] = {}
-    plain = _unwrap(raw, "", cites, path)
-    try:
-        spec = ScenarioSpec.model_validate({**plain, "cites": cites, "source": str(path)})
-    except ValidationError as err:
-        raise _to_scenario_error(err, path, plain) from None
-    check_references(spec, path)
-    return spec
+    return _validate(raw, path)
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<dict>") -> ScenarioSpec:
     """Validate an in-memory scenario (same rules as a file, no ``extends``)."""
+    check_pair_keys(data, source)
+    return _validate(data, source)
+
+
+def _validate(raw: dict[str, Any], file: str | Path) -> ScenarioSpec:
     cites: dict[str, str] = {}
-    plain = _unwrap(data, "", cites, source)
+    plain = _dates_as_text(_unwrap(raw, "", cites, file))
     try:
-        spec = ScenarioSpec.model_validate({**plain, "cites": cites, "source": source})
+        spec = ScenarioSpec.model_validate({**plain, "cites": cites, "source": str(file)})
     except ValidationError as err:
-        raise _to_scenario_error(err, source, plain) from None
-    check_references(spec, source)
+        raise _to_scenario_error(err, file, plain) from None
+    check_references(spec, file)
     return spec
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file: UTF-8 with or without a byte order mark (as Windows editors save
+    it). Raises :class:`ScenarioError` naming the file for a missing or unreadable file, text
+    that is not UTF-8 (with the line), or invalid TOML (with the line and a hint for unquoted
+    dates such as ``start = 2024-05``)."""
     if not path.is_file():
-        raise ScenarioError(path, "", str(path), "an existing scenario file (.toml)")
+        raise ScenarioError(path, "", Shown(str(path)), "an existing scenario file (.toml)")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as err:
+        raise ScenarioError(path, "", Shown(f"a file that cannot be read ({err.strerror})"),
+                            "a readable scenario file") from None
+    text = _decode(path, data)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(path, "", "TOML text", f"valid TOML ({err})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, "", "binary data", "a UTF-8 text file") from None
+        raise _toml_error(path, text, err) from None
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 text of a file (a leading byte order mark dropped)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(path, "", Shown("a file saved as UTF-16"),
+                            "a UTF-8 text file (save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ScenarioError(path, "", Shown(f"byte 0x{data[err.start]:02x} at line {line}, "
+                                            "which is not UTF-8"),
+                            "a UTF-8 text file (save it as UTF-8)") from None
+
+
+def _toml_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ScenarioError:
+    """One line for invalid TOML: tomllib's reason, the line, and a hint for bare dates."""
+    reason = str(err)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", reason)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", reason)
+    if not where:
+        return ScenarioError(path, "", Shown("text that is not TOML"), f"valid TOML ({reason})")
+    lineno, col = int(where.group(1)), int(where.group(2))
+    lines = text.splitlines()
+    line = lines[lineno - 1].strip() if lineno <= len(lines) else ""
+    hint = ""
+    date = re.search(r"=\s*(\d{4}-\d{1,2}(-\d{1,2})?)\s*(#.*)?$", line)
+    if date:
+        hint = f'; write dates in quotes, as "YYYY-MM" or "YYYY-MM-DD" (e.g. "{date.group(1)}")'
+    return ScenarioError(path, "", Shown(f"line {lineno}: {line}"),
+                         f"valid TOML ({reason.lower()[:1] + reason[1:]} at column {col}){hint}")
+
+
+DATE_FIELDS = (("scenario", "start"), ("events", "date"))
+"""Fields holding dates; a TOML date (``2024-05-12``) there is read as ``"2024-05-12"``."""
+
+
+def _dates_as_text(plain: Any) -> Any:
+    """TOML dates and date-times in date fields as ``YYYY-MM-DD`` text (the day kept, the time
+    of day dropped); anything else is left for validation to report."""
+    if not isinstance(plain, dict):
+        return plain
+
+    def text(v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.date().isoformat()
+        return v.isoformat() if isinstance(v, dt.date) else v
+
+    out = dict(plain)
+    for table, key in DATE_FIELDS:
+        node = out.get(table)
+        if isinstance(node, dict) and key in node:
+            out[table] = {**node, key: text(node[key])}
+        elif isinstance(node, list):
+            out[table] = [{**e, key: text(e[key])} if isinstance(e, dict) and key in e else e
+                          for e in node]
+    return out
 
 
 def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     """The file merged over its parents (``extends`` is one path or a list, merged in order)."""
-    path = path.resolve()
+    given, path = path, path.resolve()  # messages name the file as the user wrote it
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[-1], "scenario.extends", path.name, f"no cycle ({loop})")
-    raw = read_toml(path)
+    raw = read_toml(given)
+    check_pair_keys(raw, given)
     meta = raw.get("scenario", {})
     refs = _plain(meta.get("extends")) if isinstance(meta, dict) else None
     if refs is None:
@@ -352,14 +502,14 @@ def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     refs = [refs] if isinstance(refs, str) else refs
     if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
         raise ScenarioError(
-            path, "scenario.extends", refs, "a relative path to a .toml file, or a list of them"
+            given, "scenario.extends", refs, "a relative path to a .toml file, or a list of them"
         )
     merged: dict[str, Any] = {}
     for ref in refs:
         parent_path = path.parent / ref
         if not parent_path.is_file():
             raise ScenarioError(
-                path,
+                given,
                 "scenario.extends",
                 ref,
                 f"a scenario file relative to {path.name} (not found: {parent_path})",
@@ -389,19 +539,87 @@ def _overlay(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge_tables(base: dict[str, Any], over: dict[str, Any], _path: str = "") -> dict[str, Any]:
     """Recursive merge: tables merge by key; ``states`` merge by ``id`` and ``policies`` by
     identity (``POLICY_KEYS``: rule plus actor and ask / instrument and target / partner);
+    pair tables (``PAIR_TABLES``) merge by pair, whatever the spelling (an undirected key
+    replaces the base's undirected and directed keys of its pair, see the module docstring);
     anything else in ``over`` replaces."""
     out = dict(base)
+    if _path in PAIR_TABLES:
+        out = _drop_replaced_pairs(out, over)
     for key, val in over.items():
+        sub = f"{_path}.{key}" if _path else str(key)
         if isinstance(val, dict) and isinstance(out.get(key), dict) and not _is_cited(val):
-            out[key] = merge_tables(out[key], val)
+            out[key] = merge_tables(out[key], val, sub)
         elif key in _LIST_IDENTITY and isinstance(val, list) and isinstance(out.get(key), list):
             out[key] = _merge_list(out[key], val, _LIST_IDENTITY[key])
         else:
             out[key] = val
     return out
+
+
+def pair_identity(key: Any) -> tuple[str, str, str] | None:
+    """What a pair key names: ``("->", A, B)`` for ``"A->B"``; ``("-", A, B)`` with the ids
+    sorted for ``"A-B"``, ``"B-A"``, ``"A - B"`` or ``"A<->B"``; ``None`` if ``key`` is not a
+    pair key."""
+    m = PAIR.match(key) if isinstance(key, str) else None
+    if not m:
+        return None
+    a, arrow, b = m.groups()
+    return ("->", a, b) if arrow == "->" else ("-", *sorted((a, b)))
+
+
+def _replaced(ident: tuple[str, str, str]) -> set[tuple[str, str, str]]:
+    """Identities a later file's key replaces: itself, and for an undirected pair also both
+    directed keys."""
+    kind, a, b = ident
+    return {ident} if kind == "->" else {ident, ("->", a, b), ("->", b, a)}
+
+
+def _drop_replaced_pairs(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    gone: set[tuple[str, str, str]] = set()
+    for key in over:
+        ident = pair_identity(key)
+        if ident is not None:
+            gone |= _replaced(ident)
+    return {k: v for k, v in base.items() if pair_identity(k) not in gone}
+
+
+def _table(raw: Any, dotted: str) -> Any:
+    node = raw
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_pair_keys(raw: dict[str, Any], file: str | Path) -> None:
+    """In one file, each pair table names a pair (or a direction) once: ``"A-B"`` and
+    ``"B - A"`` in one table raise :class:`ScenarioError` naming both keys, as TOML does for a
+    key written twice."""
+    for table in PAIR_TABLES:
+        node = _table(raw, table)
+        if not isinstance(node, dict):
+            continue
+        seen: dict[tuple[str, str, str], str] = {}
+        for key in node:
+            ident = pair_identity(key)
+            if ident is None:
+                continue
+            if ident in seen:
+                a, arrow, b = PAIR.match(seen[ident]).groups()
+                what = f"the direction {a}->{b}" if arrow == "->" else f"the pair {a}-{b}"
+                raise ScenarioError(file, f"{table}.{toml_text(Key(key))}",
+                                    Shown(f"{toml_text(seen[ident])} and {toml_text(key)}"),
+                                    f"one entry for {what} (both keys name it; keep one)")
+            seen[ident] = key
+
+
+def undirected_first(pairs: dict[str, Any]) -> dict[str, Any]:
+    """The pair table with undirected keys before directed ones (order kept within each), so
+    that a directed key refines the undirected one when the table is applied in order."""
+    directed = {k: v for k, v in pairs.items() if (pair_identity(k) or ("",))[0] == "->"}
+    return {**{k: v for k, v in pairs.items() if k not in directed}, **directed}
 
 
 POLICY_KEYS = {"grant_ask": ("actor", "ask"), "escalate": ("actor", "instrument", "target"),
@@ -467,15 +685,33 @@ def _unwrap(node: Any, path: str, cites: dict[str, str], file: str | Path) -> An
     return node
 
 
+def _data_loc(loc: tuple[Any, ...], plain: Any, keep_last: bool) -> tuple[Any, ...]:
+    """The parts of a pydantic error location that are keys of the data: union-member and
+    discriminator tags (``str``, ``list[str]``, ``grant_ask``) are dropped; the last part is
+    kept when it names a key that is absent (``keep_last``)."""
+    out: list[Any] = []
+    node = plain
+    for k, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif keep_last and k == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
+
+
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    """``states[0].capability``; keys that are not bare TOML keys quoted (``trade."A->B"``)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("grant_ask", "escalate", "concede") or str(part).startswith("function-"):
-            continue  # pydantic's discriminator tags
         else:
-            out += f".{part}" if out else str(part)
+            key = toml_text(Key(str(part)))
+            out += f".{key}" if out else key
     return out
 
 
@@ -485,35 +721,59 @@ def _lookup(plain: Any, loc: tuple[Any, ...]) -> Any:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            continue
+            return None
     return node
 
 
 def _allowed_keys(loc: tuple[Any, ...], plain: dict[str, Any]) -> list[str]:
     """Field names of the model that owns the key at ``loc`` (for did-you-mean)."""
-    model: Any = ScenarioSpec
-    node: Any = plain
-    for part in loc[:-1]:
-        if isinstance(part, int) or part in ("grant_ask", "escalate", "concede"):
-            if isinstance(node, list) and isinstance(part, int):
-                node = node[part]
-            continue
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-        field = model.model_fields.get(part) if isinstance(model, type) else None
-        if field is None:
-            return []
-        model = _model_of(field.annotation, node)
-        if model is None:
-            return []
-    fields = model.model_fields if isinstance(model, type) else {}
+    model, _ = _field_at(loc[:-1], plain)
+    fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
     return [k for k in fields if k not in ("cites", "source")]
+
+
+def _field_at(parts: tuple[Any, ...], plain: Any) -> tuple[Any, list[Any]]:
+    """The type and the constraints (``Ge``, ``Le``, ...) of the field at data path ``parts``,
+    or ``(None, [])`` if the path leaves the schema."""
+    ann: Any = ScenarioSpec
+    meta: list[Any] = []
+    node: Any = plain
+    for part in parts:
+        ann, meta = _resolve(ann, meta, node)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(str(part))
+            if field is None:
+                return None, []
+            ann, meta = field.annotation, list(field.metadata)
+        elif typing.get_origin(ann) in (list, dict):
+            ann, meta = typing.get_args(ann)[-1], []
+        else:
+            return None, []
+        node = _lookup(node, (part,))
+    return _resolve(ann, meta, node)
+
+
+def _resolve(ann: Any, meta: list[Any], node: Any) -> tuple[Any, list[Any]]:
+    """Unwrap ``Annotated`` (collecting constraints) and pick a union's model for ``node``."""
+    meta = list(meta)
+    while True:
+        if typing.get_origin(ann) is Annotated:
+            ann, *extra = typing.get_args(ann)
+            for m in extra:
+                meta += list(getattr(m, "metadata", [m]))
+        elif typing.get_origin(ann) in (typing.Union, type(int | str)):
+            model = _model_of(ann, node)
+            if model is None:
+                return ann, meta
+            ann = model
+        else:
+            return ann, meta
 
 
 def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    args = getattr(annotation, "__args__", ())
-    for arg in args:
+    for arg in typing.get_args(annotation):
         found = _model_of(arg, node)
         if found is None:
             continue
@@ -521,52 +781,104 @@ def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
         fields = getattr(found, "model_fields", {})
         if rule is None or "rule" not in fields:
             return found
-        if fields["rule"].annotation.__args__[0] == rule:
+        if typing.get_args(fields["rule"].annotation)[0] == rule:
             return found
-    for meta in getattr(annotation, "__metadata__", ()):
-        del meta
     return None
+
+
+PATTERN_TEXT = {
+    YEAR_MONTH: 'a date in quotes, as "YYYY-MM" or "YYYY-MM-DD" (e.g. "2024-05")',
+    STATE_ID: 'a state id of 2 to 12 capital letters, digits or _, starting with a letter '
+              '(e.g. "USA")',
+    NAME: 'a short name of lowercase letters, digits and _ (e.g. "tariff_escalation")',
+}
+"""What each pattern of the schema asks for, in words (never the regular expression)."""
+
+TYPE_TEXT = {
+    "string_type": "text in quotes", "int_type": "a whole number",
+    "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "list_type": "a list [...]", "dict_type": "a table",
+    "model_type": "a table", "model_attributes_type": "a table",
+}
+"""Pydantic's error types in the words of a TOML file."""
+
+BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _range_text(ann: Any, meta: list[Any], ctx: dict[str, Any]) -> str:
+    """``a number from -1 to 1``, ``a whole number from 1 to 600``, ``a number greater than 0
+    and at most 1``: the field's bounds (or the one pydantic reported)."""
+    bounds = {k: getattr(m, k) for m in meta for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
+    bounds = bounds or {k: v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt")}
+    kind = "a whole number" if ann is int else "a number"
+    if "ge" in bounds and "le" in bounds:
+        return f"{kind} from {toml_text(bounds['ge'])} to {toml_text(bounds['le'])}"
+    words = {"ge": "at least", "gt": "greater than", "le": "at most", "lt": "less than"}
+    return f"{kind} " + " and ".join(f"{words[k]} {toml_text(v)}" for k, v in bounds.items())
 
 
 def _to_scenario_error(
     err: ValidationError, file: str | Path, plain: dict[str, Any]
 ) -> ScenarioError:
+    """The first problem pydantic found, in the words of a scenario file: the key path as
+    written, the value as in TOML, and what is expected (never a regex or a Python type)."""
     errors = err.errors()
     # a misspelt key shows up as 'extra' plus 'missing': report the misspelling
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc, kind = tuple(first["loc"]), first["type"]
+    kind, ctx = first["type"], first.get("ctx") or {}
+    loc = _data_loc(tuple(first["loc"]), plain, keep_last=kind in ("missing", "extra_forbidden"))
     path = _fmt_loc(loc)
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(loc, plain)
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(allowed)}"
-        return ScenarioError(file, path, key, f"a known key ({hint})")
+        hint = (f"did you mean {toml_text(close[0])}?" if close
+                else f"one of {', '.join(allowed)}")
+        return ScenarioError(file, path, Key(key), f"a known key ({hint})")
     if kind == "missing":
         return ScenarioError(file, path, None, "this required key to be present")
-    value = first.get("input", _lookup(plain, loc))
-    msg = first["msg"]
-    if kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-        if "unknown event type" in msg:
-            close = difflib.get_close_matches(
-                str(value.get("type")) if isinstance(value, dict) else "", list(EVENT_TYPES), n=1
-            )
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            return ScenarioError(
-                file,
-                f"{path}.type",
-                value.get("type") if isinstance(value, dict) else value,
-                f"an event type: {', '.join(EVENT_TYPES)}{hint}",
-            )
-    if kind == "union_tag_invalid":
-        rule = value.get("rule") if isinstance(value, dict) else value
+    if kind == "key_for_event_type":
+        return ScenarioError(file, f"{path}.{ctx['field']}", None,
+                             f"this key for an event of type {toml_text(ctx['event_type'])}")
+    value = _lookup(plain, loc)
+    if kind == "unknown_event_type":
+        close = difflib.get_close_matches(str(ctx["event_type"]), list(EVENT_TYPES), n=1)
+        hint = f" (did you mean {toml_text(close[0])}?)" if close else ""
+        return ScenarioError(file, f"{path}.type", ctx["event_type"],
+                             f"an event type: {', '.join(EVENT_TYPES)}{hint}")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        rule = value.get("rule") if isinstance(value, dict) else None
         close = difflib.get_close_matches(str(rule), ["grant_ask", "escalate", "concede"], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return ScenarioError(
-            file, f"{path}.rule", rule, f"one of grant_ask, escalate, concede{hint}"
-        )
-    return ScenarioError(file, path, value, msg[0].lower() + msg[1:])
+        hint = f" (did you mean {toml_text(close[0])}?)" if close and rule is not None else ""
+        return ScenarioError(file, f"{path}.rule", rule,
+                             f'one of "grant_ask", "escalate", "concede"{hint}')
+    if kind in ("too_short", "too_long"):
+        bound = ("at least", ctx.get("min_length")) if kind == "too_short" else (
+            "at most", ctx.get("max_length"))
+        return ScenarioError(file, path, Shown(f"{ctx.get('actual_length')} entries"),
+                             f"{bound[0]} {bound[1]} entries")
+    if kind == "string_pattern_mismatch":
+        return ScenarioError(file, path, value,
+                             PATTERN_TEXT.get(ctx.get("pattern"), "text of another form"))
+    if kind in BOUNDS:
+        return ScenarioError(file, path, value, _range_text(*_field_at(loc, plain), ctx))
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return ScenarioError(file, path, value,
+                             "one of " + ", ".join(toml_text(o) for o in options))
+    if kind == "string_type":  # a text field with a form: say which (a TOML time in a date)
+        pattern = next((getattr(m, "pattern", None) for m in _field_at(loc, plain)[1]
+                        if getattr(m, "pattern", None)), None)
+        if pattern in PATTERN_TEXT:
+            return ScenarioError(file, path, value, PATTERN_TEXT[pattern])
+    if kind in TYPE_TEXT:  # a union lists one error per member: name them all
+        same = [e["type"] for e in errors
+                if _data_loc(tuple(e["loc"]), plain, keep_last=False) == loc]
+        words = list(dict.fromkeys(TYPE_TEXT[t] for t in same if t in TYPE_TEXT))
+        return ScenarioError(file, path, value, " or ".join(words))
+    msg = first["msg"].removeprefix("Value error, ")
+    return ScenarioError(file, path, value, msg[:1].lower() + msg[1:])
 
 
 def check_references(spec: ScenarioSpec, file: str | Path) -> None:
@@ -581,7 +893,7 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
     def known(sid: str, path: str) -> None:
         if sid not in seen:
             close = difflib.get_close_matches(sid, ids, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f" (did you mean {toml_text(close[0])}?)" if close else ""
             raise ScenarioError(file, path, sid, f"a declared state id: {', '.join(ids)}{hint}")
 
     tables = {
@@ -594,14 +906,14 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
     for table, pairs in tables.items():
         for key in pairs:
             m = PAIR.match(key)
+            where = f"{table}.{toml_text(Key(key))}"
             if not m:
-                raise ScenarioError(
-                    file, f"{table}.{key}", key, 'a pair "A->B" or "A-B" of state ids'
-                )
-            known(m.group(1), f"{table}.{key}")
-            known(m.group(3), f"{table}.{key}")
+                raise ScenarioError(file, where, Key(key), 'a pair "A->B" (directed) or "A-B" '
+                                    "(both ways) of state ids")
+            known(m.group(1), where)
+            known(m.group(3), where)
             if m.group(1) == m.group(3):
-                raise ScenarioError(file, f"{table}.{key}", key, "two different states")
+                raise ScenarioError(file, where, Key(key), "two different states")
     for sid in spec.mechanisms.events.pressure_scale:
         known(sid, f"mechanisms.events.pressure_scale.{sid}")
     first, last = month_index(spec.scenario.start, spec.scenario.start), spec.scenario.months - 1

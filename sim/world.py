@@ -6,6 +6,10 @@ Index conventions (used everywhere):
 - ``imports[i, j]``: i's imports of goods from j, USD bn/yr (a scenario's ``"A->B"`` trade key
   is goods shipped from A to B, so it lands in ``imports[B, A]``).
 - ``tau[i, j]``: i's added tariff (or tariff-equivalent) on imports from j since the start.
+
+The World holds no parameter-dependent magnitudes beyond the scenario's own starting values
+(``x0``): event effects are computed from the runs' parameters when they are simulated
+(:class:`sim.events.Plan`, built by :class:`sim.kernels.State`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.events import CONCESSION_STEP, Effect, effect_of
+from sim.events import CONCESSION_STEP
 from sim.spec import (
     PAIR,
     Concede,
@@ -44,9 +48,8 @@ class Decision:
     actor: int
     other: int  # partner (grant_ask, concede) or target (escalate)
     watch: int  # the third state watched by 'escalate' (else -1)
-    params: object  # the policy's validated spec
-    event: Event
-    effect: Effect
+    params: object  # the policy's validated spec (its parameters per run: sim.params.Params)
+    event: Event  # the event it fires, with the scenario's values (magnitudes: sim.events.Plan)
 
 
 @dataclass
@@ -65,9 +68,9 @@ class World:
     alliance: np.ndarray
     ties0: np.ndarray
     exposure0: np.ndarray
+    given: np.ndarray  # (N, N) bool: relations set in [relations] (the rest follow d_half)
     months: int
     start: str
-    schedule: dict[int, Effect] = field(default_factory=dict)
     scheduled_events: list[tuple[int, Event]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
 
@@ -78,6 +81,14 @@ class World:
     @property
     def mech(self) -> Mechanisms:
         return self.spec.mechanisms
+
+    def initial_x(self, d_half: float | np.ndarray) -> np.ndarray:
+        """Starting relations for ``anchor.d_half = d_half`` (``(N, N)``; ``(R, N, N)`` for one
+        value per run): the ideal-point rule (:func:`initial_relations`) where
+        ``[relations]`` gives no value."""
+        x = initial_relations(self.ideal, d_half)
+        x[..., self.given] = self.x0[self.given]
+        return x
 
     def idx(self, sid: str) -> int:
         return self.ids.index(sid)
@@ -131,37 +142,26 @@ class World:
             alliance=alliance,
             ties0=ties0,
             exposure0=exposure0,
+            given=mask,
             months=spec.scenario.months,
             start=spec.scenario.start,
         )
-        world._compile_events(index)
+        world._compile_events()
         world._compile_policies(index)
         return world
 
-    def effect(self, event: Event) -> Effect:
-        index = {s: i for i, s in enumerate(self.ids)}
-        return effect_of(
-            event, index, self.reciprocity, self.imports0, self.mech.events, self.mech.trade
-        )
-
-    def _compile_events(self, index: dict[str, int]) -> None:
+    def _compile_events(self) -> None:
+        """The enabled scheduled events with their months, in scenario order."""
         for ev in self.spec.events:
-            if not ev.enabled:
-                continue
-            t = month_index(self.start, ev.date)
-            eff = self.effect(ev)
-            self.scheduled_events.append((t, ev))
-            self.schedule.setdefault(t, Effect(self.n)).add(eff)
-            if eff.lag and eff.lagged_base.any() and t + eff.lag < self.months:
-                self.schedule.setdefault(t + eff.lag, Effect(self.n)).dbase[...] += eff.lagged_base
+            if ev.enabled:
+                self.scheduled_events.append((month_index(self.start, ev.date), ev))
 
     def _compile_policies(self, index: dict[str, int]) -> None:
         # disabled policies keep their place (and random-draw slot) but never fire
-        for pol in self.spec.policies:
-            ev, other, label = decision_event(pol, self.start)
+        labels = policy_labels(self.spec.policies)
+        for pol, label in zip(self.spec.policies, labels, strict=True):
+            ev, other, _ = decision_event(pol, self.start)
             watch = index[pol.watch] if pol.rule == "escalate" else -1
-            if any(d.label == label for d in self.decisions):  # same rule twice: name the other
-                label = f"{label}@{other}"
             self.decisions.append(
                 Decision(
                     index=len(self.decisions),
@@ -172,24 +172,55 @@ class World:
                     watch=watch,
                     params=pol,
                     event=ev,
-                    effect=self.effect(ev),
                 )
             )
 
 
-def decision_event(pol: GrantAsk | Escalate | Concede, start: str) -> tuple[Event, str, str]:
-    """The event a policy fires when it decides to act, the other party, and its label."""
+Policy = GrantAsk | Escalate | Concede
+
+
+def _other_and_what(pol: Policy) -> tuple[str, str]:
+    """The other party of a policy and what it does (ask, instrument or price concession)."""
     if pol.rule == "grant_ask":
-        kind, other, what = ASK_EVENTS[pol.ask], pol.partner, pol.ask
-        extra = {"pipeline": {"gas_bcm": pol.gas_bcm},
-                 "finance_access": {"trade_bn": pol.trade_bn}}.get(pol.ask, {})
-    elif pol.rule == "escalate":
-        kind, other, what = pol.instrument, pol.target, pol.instrument
-        extra = ({"rate": pol.rate, "coverage": pol.coverage} if pol.instrument == "tariff"
-                 else {"third": pol.watch})
-    else:
-        kind, other, what = "price_concession", pol.partner, "price_concession"
-        extra = {"intensity": pol.step / CONCESSION_STEP}
+        return pol.partner, pol.ask
+    if pol.rule == "escalate":
+        return pol.target, pol.instrument
+    return pol.partner, "price_concession"
+
+
+def policy_labels(policies: list[Policy]) -> list[str]:
+    """Each policy's decision label ``ACTOR:what``; a label already taken (the same rule twice
+    for one actor) gets ``@OTHER``, its partner or target (``USA:tariff@JPN``)."""
+    labels: list[str] = []
+    for pol in policies:
+        other, what = _other_and_what(pol)
+        label = f"{pol.actor}:{what}"
+        labels.append(f"{label}@{other}" if label in labels else label)
+    return labels
+
+
+def decision_fields(pol: Policy, values: object | None = None) -> dict[str, object]:
+    """The event fields a policy's decision sets (gas, trade, tariff rate and coverage, the
+    concession's intensity), from ``values`` (the policy's parameters for some runs,
+    ``sim.params.Params.policies[k]``: scalars or ``(R,)`` arrays) or the policy itself."""
+    v = pol if values is None else values
+    if pol.rule == "grant_ask":
+        return {"pipeline": {"gas_bcm": v.gas_bcm},
+                "finance_access": {"trade_bn": v.trade_bn}}.get(pol.ask, {})
+    if pol.rule == "escalate":
+        return {"rate": v.rate, "coverage": v.coverage} if pol.instrument == "tariff" else {}
+    return {"intensity": v.step / CONCESSION_STEP}
+
+
+def decision_event(pol: Policy, start: str) -> tuple[Event, str, str]:
+    """The event a policy fires when it decides to act (with the scenario's values), the other
+    party, and its label before de-duplication (:func:`policy_labels`)."""
+    kind = {"grant_ask": ASK_EVENTS.get(getattr(pol, "ask", ""), ""),
+            "escalate": getattr(pol, "instrument", ""), "concede": "price_concession"}[pol.rule]
+    other, what = _other_and_what(pol)
+    extra = decision_fields(pol)
+    if pol.rule == "escalate" and pol.instrument == "secondary_sanctions":
+        extra = {"third": pol.watch}
     event = Event(type=kind, date=start, actor=pol.actor, target=other,
                   note=f"decision: {what}", **extra)
     return event, other, f"{pol.actor}:{what}"
@@ -206,8 +237,9 @@ def pair_matrix(pairs: dict[str, float], index: dict[str, int], n: int) -> np.nd
     return out
 
 
-def initial_relations(ideal: np.ndarray, d_half: float) -> np.ndarray:
-    """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -1, 1)``, zero diagonal.
+def initial_relations(ideal: np.ndarray, d_half: float | np.ndarray) -> np.ndarray:
+    """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -1, 1)``, zero diagonal: ``(N, N)``,
+    or ``(R, N, N)`` for one ``d_half`` per run (ideal-point units).
 
     Our rule: identical ideal points give full friendship, a distance of ``d_half`` neutrality,
     and twice that full hostility. With ``d_half = 1.75`` (half of 3.5, the top of the 2000-19
@@ -215,6 +247,7 @@ def initial_relations(ideal: np.ndarray, d_half: float) -> np.ndarray:
     USA-CHN -0.72, USA-RUS -0.46, CHN-RUS +0.73.
     """
     d = np.abs(ideal[:, None] - ideal[None, :])
-    x = np.clip(1.0 - d / d_half, -1.0, 1.0)
-    np.fill_diagonal(x, 0.0)
+    half = d_half if np.ndim(d_half) == 0 else np.reshape(d_half, (-1, 1, 1))
+    x = np.clip(1.0 - d / half, -1.0, 1.0)
+    x[..., np.arange(len(ideal)), np.arange(len(ideal))] = 0.0
     return x

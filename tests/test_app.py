@@ -1,4 +1,5 @@
-"""The dashboard renders headless and its controls rebuild the model (as Reset does)."""
+"""The dashboard renders headless, and its Step and Reset buttons (SolaraViz's own machinery)
+step and rebuild each session's model from the chosen scenario and seed."""
 
 from __future__ import annotations
 
@@ -7,22 +8,131 @@ import pytest
 solara = pytest.importorskip("solara")  # the dashboard is an optional extra ([viz])
 
 
+def _render():
+    """The page as ``solara run`` shows it (inside Solara's default AppLayout, which holds the
+    sidebar with the controls)."""
+    import sim.app as app
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    return rc
+
+
+def _widgets(rc):
+    """Every widget on the page, including those reacton's finder does not descend into (the
+    items of Mesa's grid layout)."""
+    import ipywidgets
+
+    stack, seen = list(rc.find().widgets), set()
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        yield widget
+        for name in widget.keys:
+            value = getattr(widget, name, None)
+            values = value if isinstance(value, list | tuple) else [value]
+            stack.extend(v for v in values if isinstance(v, ipywidgets.Widget))
+
+
+def _flat(widget) -> str:
+    return "".join(c if isinstance(c, str) else _flat(c) for c in widget.children)
+
+
+def _text(rc) -> str:
+    """The decisions panel as rendered, as plain text (a line per paragraph or list item)."""
+    import ipyvuetify as v
+
+    (shown,) = [w for w in _widgets(rc) if isinstance(w, v.Html) and w.class_ == "sim-panel"]
+    return "\n".join(line for part in shown.children
+                     for line in ([_flat(li) for li in part.children] if part.tag == "ul"
+                                  else [_flat(part)]))
+
+
+def _click(rc, label: str) -> None:
+    import ipyvuetify as v
+
+    rc.find(v.Btn, children=[label]).widget.click()
+
+
 def test_dashboard_renders_plots_and_decisions():
     import ipywidgets
 
-    import sim.app as app
-
-    _, rc = solara.render(app.page, handle_error=False)
-    assert len(rc.find(ipywidgets.Image).widgets) == 2  # relations and balanced triads
-    text = repr(rc.find().widgets[0])
-    assert "Putin" in text and "CHN: 0 decision(s)" in text
+    rc = _render()
+    assert sum(isinstance(w, ipywidgets.Image) for w in _widgets(rc)) == 2  # both plots
+    text = _text(rc)
+    assert "Putin" in text and "seed 7, month 0" in text and "CHN: 0 decision(s)" in text
 
 
-def test_dashboard_controls_are_model_keywords():
+def test_step_advances_the_month_shown():
+    rc = _render()
+    _click(rc, "Step")
+    _click(rc, "Step")
+    assert "month 2 (2024-07)" in _text(rc)
+
+
+def test_reset_builds_the_chosen_scenario_and_seed():
+    """Pick another scenario and seed in the controls, press Reset: the page's model is the one
+    the user chose (this is where Mesa 3.5 used to pass its own Scenario object)."""
+    import ipyvuetify as v
+
     import sim.app as app
     from sim.model import AlignmentModel
 
-    for scenario in app.model_params["scenario"]["values"]:
-        model = AlignmentModel(scenario=scenario, rng=app.model_params["rng"]["value"])
+    rc = _render()
+    _click(rc, "Step")
+    title = "Detente: a Phase-One-like US-China deal"
+    rc.find(v.Select, label="Scenario").widget.v_model = title
+    rc.find(v.Select, label="Seed").widget.v_model = 11
+    _click(rc, "Reset")
+    assert f"{title}, seed 11, month 0" in _text(rc)
+
+    _click(rc, "Step")
+    chosen, other_seed = (AlignmentModel(app.scenario_files()[title], rng=s) for s in (11, 12))
+    chosen.run_for(1)
+    other_seed.run_for(1)
+    assert _text(rc) == app.panel(chosen).text() != app.panel(other_seed).text()
+
+
+def test_two_sessions_have_their_own_model():
+    one, two = _render(), _render()
+    _click(one, "Step")
+    assert "month 1" in _text(one)
+    assert "month 0" in _text(two)
+
+
+def test_scenario_picker_lists_titles_of_shipped_scenarios():
+    import sim.app as app
+    from sim.model import DEFAULT_SCENARIO
+
+    files = app.scenario_files()
+    assert next(iter(files.values())).resolve() == DEFAULT_SCENARIO.resolve()  # default first
+    assert len(files) >= 10 and all(p.is_file() for p in files.values())
+    assert "history_2014_2024" not in {p.stem for p in files.values()}
+    assert app.model_params()["scenario_title"]["values"] == list(files)
+
+
+def test_every_offered_scenario_builds_and_steps():
+    import sim.app as app
+
+    for title in app.scenario_files():
+        model = app.DashboardModel(scenario_title=title, rng=3)
         model.run_for(2)
+        assert model.world.spec.scenario.title == title and model.seed == 3
         assert set(model.datacollector.model_vars) >= {"USA-CHN", "balanced_share"}
+
+
+def test_unknown_title_is_one_clear_error():
+    import sim.app as app
+
+    with pytest.raises(ValueError, match=r"Scenario: got 'Nope'; expected one of"):
+        app.DashboardModel(scenario_title="Nope")
+
+
+def test_model_refuses_a_mesa_scenario_object():
+    from mesa.experimental.scenarios import Scenario
+
+    from sim.model import AlignmentModel
+
+    with pytest.raises(TypeError, match="scenario_file: got Scenario"):
+        AlignmentModel(Scenario())

@@ -69,9 +69,16 @@ def test_refuses_non_empty_folder_unless_forced(tmp_path, capsys):
     assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet"]) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
+    # --force replaces only a folder sim wrote (tests/test_output.py has the other cases)
     assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet",
+                 "--no-figures", "--force"]) == 2
+    assert "sim did not write it" in capsys.readouterr().err
+    (out / "keep.txt").unlink()
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet",
+                 "--no-figures"]) == 0
+    assert main(["run", str(BASELINE), "--runs", "3", "--out", str(out), "--quiet",
                  "--no-figures", "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
+    assert len(pd.read_csv(out / "summary.csv")) == 3
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no leftovers
 
 
@@ -114,7 +121,8 @@ def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
     assert main(["run", str(BASELINE), "--runs", "30", "--stream", "--keep-runs", "--seed", "4",
                  "--out", str(out), "--quiet", "--workers", "1"]) == 0
     files = {p.name for p in out.iterdir() if p.is_file()}
-    assert files == {"stats.csv", "decisions.csv", "runs.parquet", "manifest.json"}
+    assert files == {"stats.csv", "summary_stats.csv", "decisions.csv", "runs.parquet",
+                     "manifest.json"}
     assert {p.name for p in (out / "figures").iterdir()} == {"relations.png", "trade.png",
                                                             "deals.png"}
     rows = pd.read_parquet(out / "runs.parquet")

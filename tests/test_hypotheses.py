@@ -77,3 +77,30 @@ def test_intervals_are_right_on_known_cases():
     assert (m, lo, hi) == (1.0, 1.0, 1.0)
     p, lo, hi = h.wilson(0, 100)
     assert p == 0 and lo == pytest.approx(0, abs=1e-12) and 0.03 < hi < 0.04
+
+
+def test_verdict_words_on_known_intervals():
+    assert h.verdict(0.1, 0.2, above=0.0) == "supported"
+    assert h.verdict(-0.2, -0.1, above=0.0) == "not supported"
+    assert h.verdict(-0.1, 0.1, above=0.0) == "undetermined"
+    assert h.verdict(0.1, 0.2, below=0.25) == "supported"
+    assert h.verdict(0.25, 0.4, below=0.25) == "not supported"
+    assert h.verdict(0.2, 0.3, below=0.25) == "undetermined"
+    with pytest.raises(ValueError, match="exactly one"):
+        h.verdict(0.0, 1.0)
+
+
+def test_claims_tables_state_the_tests_and_agree_with_holds():
+    """The readable H1/H2 tables say the same as the ``holds`` columns the tests assert."""
+    dose = h.pressure_dose(BASELINE, runs=30, seed=3, doses=(0.0, 1.0, 2.0))
+    steps = dose.dropna(subset=["step_diff"])
+    assert dose.iloc[-1]["vs_first"] == pytest.approx(steps["step_diff"].sum(), abs=1e-12)
+    claims = h.pressure_dose_claims(dose)
+    assert list(claims["form"]) == ["weak (non-inferiority)"] * 2 + ["strong"]
+    assert "from 0× to 1×" in claims["claim, as tested"][0]
+    assert "2× pressure gives higher" in claims["claim, as tested"][2]
+    assert list(claims["verdict"][:2] == "supported") == list(steps["holds"])
+    asks = h.asks_within(BASELINE, months=12, runs=50, seed=3)
+    words = h.asks_claims(asks, months=12)
+    assert len(words) == len(asks) and words["claim, as tested"].str.contains("< 0.25").all()
+    assert list(words["verdict"] == "supported") == list(asks["holds"])

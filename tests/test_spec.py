@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import SMALL
 
 from sim.cli import main
 from sim.spec import ScenarioError, load_scenario, month_index, month_label
+from sim.world import World
+
+PYTHON_REPR = re.compile(r"datetime\.|None\b|True\b|False\b|\^|\\d|\{\.\.\.\}|got '")
+"""What must never appear in a message: Python reprs, regular expressions, elided tables."""
 
 
 def mutate(text: str, old: str, new: str) -> str:
@@ -20,44 +26,73 @@ def mutate(text: str, old: str, new: str) -> str:
 
 # (case id, old, new, expected key path, expected fragments of the message)
 BAD = [
-    ("misspelt-top-key", "[trade]", "[trades]", "trades", ["did you mean 'trade'"]),
+    ("misspelt-top-key", "[trade]", "[trades]", "trades", ['did you mean "trade"']),
     ("misspelt-state-key", "capability = 0.12", "capabilty = 0.12", "states[0].capabilty",
-     ["did you mean 'capability'"]),
+     ["got capabilty;", 'did you mean "capability"']),
     ("misspelt-meta-key", 'title = "Three states"', 'titel = "Three states"', "scenario.titel",
-     ["did you mean 'title'"]),
-    ("missing-title", 'title = "Three states"\n', "", "scenario.title", ["required"]),
+     ['did you mean "title"']),
+    ("missing-title", 'title = "Three states"\n', "", "scenario.title",
+     ["got nothing;", "required"]),
     ("capability-range", "capability = 0.12", "capability = 1.5", "states[0].capability",
-     ["1.5", "less than or equal to 1"]),
-    ("gdp-type", "gdp = 21.0", 'gdp = "big"', "states[0].gdp", ["'big'", "number"]),
-    ("negative-months", "months = 24", "months = -3", "scenario.months", ["-3"]),
-    ("bad-start", 'start = "2024-01"', 'start = "2024-13"', "scenario.start", ["2024-13"]),
+     ["got 1.5;", "a number greater than 0 and at most 1"]),
+    ("gdp-type", "gdp = 21.0", 'gdp = "big"', "states[0].gdp", ['got "big";', "a number"]),
+    ("negative-months", "months = 24", "months = -3", "scenario.months",
+     ["got -3;", "a whole number from 1 to 600"]),
+    ("fractional-months", "months = 24", "months = 2.5", "scenario.months",
+     ["got 2.5;", "a whole number"]),
+    ("bad-start", 'start = "2024-01"', 'start = "2024-13"', "scenario.start",
+     ['got "2024-13";', 'a date in quotes, as "YYYY-MM" or "YYYY-MM-DD"']),
+    ("bare-month", 'start = "2024-01"', "start = 2024-01", "",
+     ["line 5: start = 2024-01", 'write dates in quotes', '"2024-01"']),
+    ("time-as-date", 'date = "2024-03"', "date = 10:30:00", "events[0].date",
+     ["got 10:30:00;", "a date in quotes"]),
+    ("bad-name", 'name = "small"', 'name = "Small Run"', "scenario.name",
+     ['got "Small Run";', "lowercase letters, digits and _"]),
+    ("bad-state-id", 'id = "RUS"', 'id = "rus"', "states[2].id",
+     ['got "rus";', "capital letters"]),
+    ("title-not-text", 'title = "Three states"', "title = 3", "scenario.title",
+     ["got 3;", "text in quotes"]),
+    ("actor-not-text", 'actor = "USA"', "actor = 5", "events[0].actor",
+     ["got 5;", "text in quotes or a list [...]"]),
+    ("flag-not-bool", "[trade]", "[mechanisms.noise]\nenabled = 3\n\n[trade]",
+     "mechanisms.noise.enabled", ["got 3;", "true or false"]),
     ("unknown-state-in-trade", '"CHN-RUS" = 110.0', '"CHN-RUZ" = 110.0', "trade.CHN-RUZ",
-     ["RUZ", "did you mean 'RUS'"]),
-    ("bad-pair", '"CHN-RUS" = 110.0', '"CHN+RUS" = 110.0', "trade.CHN+RUS", ['"A->B"']),
+     ['got "RUZ";', 'did you mean "RUS"']),
+    ("bad-pair", '"CHN-RUS" = 110.0', '"CHN+RUS" = 110.0', 'trade."CHN+RUS"', ['"A->B"']),
     ("event-unknown-type", 'type = "tariff"', 'type = "tarif"', "events[0].type",
-     ["did you mean 'tariff'"]),
-    ("event-missing-rate", "rate = 0.25\n", "", "events[0]", ["needs 'rate'"]),
+     ['did you mean "tariff"']),
+    ("event-missing-rate", "rate = 0.25\n", "", "events[0].rate",
+     ["got nothing;", 'this key for an event of type "tariff"']),
     ("event-outside-horizon", 'date = "2024-03"', 'date = "2027-03"', "events[0].date",
      ["2024-01 .. 2025-12"]),
     ("event-unknown-actor", 'actor = "USA"', 'actor = "US"', "events[0].actor",
-     ["'US'", "did you mean 'USA'"]),
+     ['got "US";', 'did you mean "USA"']),
     ("event-misspelt-key", "coverage = 50.0", "coverag = 50.0", "events[0].coverag",
-     ["did you mean 'coverage'"]),
+     ['did you mean "coverage"']),
     ("duplicate-state", 'id = "RUS"', 'id = "CHN"', "states[2].id", ["declared twice"]),
     ("relation-out-of-range", "[trade]", '[relations]\n"USA-CHN" = -2.0\n\n[trade]',
-     "relations.USA-CHN", ["-2.0"]),
+     "relations.USA-CHN", ["got -2.0;", "a number from -1 to 1"]),
     ("mechanism-misspelt", "[trade]", "[mechanisms.balance]\nrat = 0.1\n\n[trade]",
-     "mechanisms.balance.rat", ["did you mean 'rate'"]),
+     "mechanisms.balance.rat", ['did you mean "rate"']),
+    ("elasticities", "[trade]", "[mechanisms.trade]\nelasticity_one_year = 3.0\n\n[trade]",
+     "mechanisms.trade", ["elasticity_one_year at most elasticity_long_run (2.0)"]),
     ("policy-bad-rule", "[trade]",
      '[[policies]]\nrule = "grant"\nactor = "CHN"\npartner = "RUS"\nask = "pipeline"\n\n[trade]',
-     "policies[0].rule", ["did you mean 'grant_ask'"]),
+     "policies[0].rule", ['did you mean "grant_ask"']),
+    ("policy-no-rule", "[trade]", '[[policies]]\nactor = "CHN"\n\n[trade]',
+     "policies[0].rule", ["got nothing;", '"grant_ask", "escalate", "concede"']),
     ("policy-bad-ask", "[trade]",
      '[[policies]]\nrule = "grant_ask"\nactor = "CHN"\npartner = "RUS"\nask = "gas"\n\n[trade]',
-     "policies[0].ask", ["'gas'", "pipeline"]),
+     "policies[0].ask",
+     ['got "gas";', 'one of "pipeline", "military_hardware", "finance_access"']),
+    ("policy-out-of-range", "[trade]",
+     '[[policies]]\nrule = "escalate"\nactor = "USA"\ntarget = "CHN"\nwatch = "RUS"\n'
+     'instrument = "tariff"\nhazard = 2.0\n\n[trade]',
+     "policies[0].hazard", ["got 2.0;", "a number from 0 to 1"]),
     ("cite-empty", "gdp = 21.0", 'gdp = { value = 21.0, cite = "" }', "states[0].gdp.cite",
      ["non-empty citation"]),
     ("too-few-states", SMALL[SMALL.index("[[states]]\nid = \"RUS\""):SMALL.index("[trade]")], "",
-     "states", ["at least 3"]),
+     "states", ["got 2 entries;", "at least 3 entries"]),
 ]
 
 
@@ -73,10 +108,12 @@ def test_bad_scenario_one_clear_message(write_scenario, tmp_path, capsys, case, 
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0, err  # one line
-    assert err.startswith(f"error: {scen}") and f" at {path}:" in err, err
+    where = f" at {path}:" if path else ":"
+    assert err.startswith(f"error: {scen}{where}"), err
     for frag in fragments:
         assert frag in err, (frag, err)
     assert "Traceback" not in err
+    assert not PYTHON_REPR.search(err), err  # values as in TOML, never a Python repr or regex
     assert not out.exists()  # nothing written
 
 
@@ -85,7 +122,7 @@ def test_cli_process_exit_code_and_no_traceback(write_scenario, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(scen)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "did you mean 'gdp'" in proc.stderr and "Traceback" not in proc.stderr
+    assert 'did you mean "gdp"' in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_file_and_invalid_toml(write_scenario, capsys):
@@ -163,3 +200,112 @@ def test_schema_is_json_and_names_event_types(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "states" in schema["properties"] and "tariff" in schema["description"]
+
+
+# ----------------------------------------------------------------------------- inputs users write
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def x0(path: Path) -> dict[str, float]:
+    """Starting relations of the USA-CHN-RUS triangle, ``{"A->B": x}``."""
+    w = World.from_spec(load_scenario(path))
+    return {f"{a}->{b}": round(float(w.x0[w.idx(a), w.idx(b)]), 6)
+            for a in w.ids for b in w.ids if a != b}
+
+
+def test_file_with_byte_order_mark_is_read(tmp_path):
+    """Notepad and PowerShell save UTF-8 with a byte order mark; TOML allows it."""
+    bom = CASES / "toml_bom" / "tiny_bom.toml"
+    data = bom.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    plain = tmp_path / "plain.toml"
+    plain.write_bytes(data[3:])
+    assert main(["validate", str(bom)]) == 0
+    assert load_scenario(bom).model_dump(exclude={"source"}) == load_scenario(
+        plain).model_dump(exclude={"source"})
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b'[scenario]\nname = "caf\xe9"\n', "byte 0xe9 at line 2, which is not UTF-8"),
+    ("[scenario]\n".encode("utf-16"), "a file saved as UTF-16"),
+])
+def test_file_not_utf8_one_line(tmp_path, capsys, data, fragment):
+    scen = tmp_path / "latin.toml"
+    scen.write_bytes(data)
+    assert main(["validate", str(scen)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {scen}: got {fragment}; expected a UTF-8 text file (save it as UTF-8)"
+
+
+def test_toml_dates_are_dates():
+    """``date = 2024-02-12`` (a TOML date) means the same as ``date = "2024-02-12"``."""
+    folder = CASES / "toml_date_literal"
+    literal, quoted = (load_scenario(folder / f) for f in ("date_literal.toml",
+                                                              "date_quoted.toml"))
+    assert literal.events == quoted.events and literal.events[0].date == "2024-02-12"
+    assert main(["validate", str(folder / "date_literal.toml")]) == 0
+
+
+def test_toml_date_and_datetime_in_start_and_events(write_scenario):
+    text = mutate(mutate(SMALL, 'start = "2024-01"', "start = 2024-01-15"),
+                  'date = "2024-03"', "date = { value = 2024-03-02T09:30:00, cite = \"x\" }")
+    spec = load_scenario(write_scenario(text))
+    assert spec.scenario.start == "2024-01-15" and spec.events[0].date == "2024-03-02"
+    assert month_index(spec.scenario.start, spec.events[0].date) == 2
+    assert spec.cites["events[0].date"] == "x"
+
+
+def test_one_pair_twice_in_one_table_is_an_error(capsys):
+    """``"USA-CHN"`` and ``"CHN - USA"`` in one table name one pair, like a key written twice."""
+    scen = CASES / "duplicate_pair_spellings" / "one_file_two_spellings.toml"
+    assert main(["validate", str(scen)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f'error: {scen} at relations."CHN - USA": got "USA-CHN" and "CHN - USA"; '
+                   "expected one entry for the pair USA-CHN (both keys name it; keep one)")
+
+
+@pytest.mark.parametrize("table", ["relations", "trade", "alliances", "initial.ties",
+                                   "initial.exposure"])
+@pytest.mark.parametrize(("first", "second"), [("USA-CHN", "CHN<->USA"),
+                                               ("USA->CHN", "USA -> CHN")])
+def test_every_pair_table_refuses_two_spellings(write_scenario, table, first, second):
+    no_trade = SMALL[:SMALL.index("[trade]")] + SMALL[SMALL.index("[[events]]"):]
+    scen = write_scenario(f'{no_trade}\n[{table}]\n"{first}" = 0.5\n"{second}" = 0.5\n')
+    with pytest.raises(ScenarioError, match=f"at {table}.+both keys name it"):
+        load_scenario(scen)
+
+
+def test_child_pair_means_the_same_whatever_the_order_of_ids():
+    """The parent says ``"CHN-RUS" = 0.7`` and refines ``"RUS->CHN" = 0.9``; a child's
+    ``"CHN-RUS" = 0.1`` or ``"RUS-CHN" = 0.1`` replaces all of it, both ways."""
+    folder = CASES / "duplicate_pair_spellings"
+    parent = x0(folder / "parent.toml")
+    assert parent["CHN->RUS"] == 0.7 and parent["RUS->CHN"] == 0.9
+    same, reversed_ = x0(folder / "child_same_spelling.toml"), x0(
+        folder / "child_reversed_spelling.toml")
+    assert same == reversed_
+    assert same["CHN->RUS"] == same["RUS->CHN"] == 0.1
+    assert same["USA->CHN"] == parent["USA->CHN"]
+
+
+def test_pair_precedence_directed_refines_in_one_file_child_replaces(write_scenario):
+    """In one file a directed key refines the undirected one whatever their order; a child's
+    directed key replaces only that direction of the parent's pair."""
+    head = mutate(SMALL, "[trade]", '[relations]\n"CHN->RUS" = 0.2\n"RUS-CHN" = 0.6\n\n[trade]')
+    parent = write_scenario(head, "parent.toml")
+    got = x0(parent)
+    assert (got["CHN->RUS"], got["RUS->CHN"]) == (0.2, 0.6)
+    child = write_scenario('[scenario]\nextends = "parent.toml"\nname = "c"\ntitle = "c"\n'
+                           '[relations]\n"RUS -> CHN" = -0.3\n', "child.toml")
+    got = x0(child)
+    assert (got["CHN->RUS"], got["RUS->CHN"]) == (0.2, -0.3)
+    spec = load_scenario(child)
+    assert list(spec.relations) == ["RUS-CHN", "CHN->RUS", "RUS -> CHN"]  # undirected first
+
+
+def test_trade_pair_precedence(write_scenario):
+    """Trade: ``"A-B"`` is a pair total split evenly; a directed key sets one direction."""
+    text = mutate(SMALL, '"CHN-RUS" = 110.0', '"CHN->RUS" = 80.0\n"RUS - CHN" = 110.0')
+    w = World.from_spec(load_scenario(write_scenario(text)))
+    c, r = w.idx("CHN"), w.idx("RUS")
+    assert (w.imports0[r, c], w.imports0[c, r]) == (80.0, 55.0)  # imports[i, j]: i buys from j

@@ -16,6 +16,7 @@ from sim import observe as ob
 from sim.backtest import COLUMNS, backtest, draw_params
 from sim.calibrate import FREE, Problem, fit, load_calibrated, predict, with_params
 from sim.cli import main
+from sim.params import get
 from sim.spec import load_scenario, month_index
 from sim.world import World
 
@@ -164,7 +165,7 @@ def test_calibration_improves_on_the_defaults_and_beats_a_naive_baseline(fitted,
     does not: they are flat with agenda noise; docs/VALIDATION.md reports every series.)"""
     prob = Problem(spec, observed, fitted.years)
     prob.sigma = fitted.sigma
-    default = np.array([getattr(getattr(spec.mechanisms, p.sets[0][0]), p.sets[0][1])
+    default = np.array([get(spec, f"{p.sets[0][0]}.{p.sets[0][1]}")
                         / p.sets[0][2] if p.sets else fitted.theta[k]
                         for k, p in enumerate(fitted.params)])
     ssr_default = float(np.sum(prob.residuals(default) ** 2))
@@ -195,8 +196,8 @@ def test_fragment_merges_into_a_full_scenario(tmp_path):
     frag = tomllib.loads((CALIBRATION / "mechanisms_2019.toml").read_text())["mechanisms"]
     for group, entries in frag.items():
         for key, entry in entries.items():
-            assert getattr(getattr(via_extends.mechanisms, group), key) == entry["value"]
-            assert getattr(getattr(via_loader.mechanisms, group), key) == entry["value"]
+            assert get(via_extends, f"{group}.{key}") == entry["value"]
+            assert get(via_loader, f"{group}.{key}") == entry["value"]
     assert via_loader.cites["mechanisms.anchor.bias"].startswith("sim calibrate")
     assert len(via_extends.events) == len(via_loader.events)
 
