@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import outcomes as oc
 from sim.engine import Trajectory
 from sim.ensemble import (
     REL_ERROR,
@@ -18,14 +19,19 @@ from sim.ensemble import (
     Engine,
     EnsembleStats,
     pick_engine,
-    run_ensemble,
-    run_stats,
 )
-from sim.output import UserError, atomic_folder, manifest, scenario_files, write_manifest
+from sim.output import (
+    UserError,
+    atomic_folder,
+    manifest,
+    resolved,
+    scenario_files,
+    write_manifest,
+)
 from sim.plots import save_figures
 from sim.results import Results, pair_name
 from sim.spec import ScenarioSpec, load_scenario, spec_from_dict
-from sim.world import World
+from sim.uncertainty import Design, make_design, simulate_design, stream_design
 
 TABLES = ("timeseries", "states", "outcomes", "summary")
 MEMORY_BUDGET = 2 * 1024**3
@@ -76,23 +82,40 @@ def _size(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
 
-def resolved(spec: ScenarioSpec) -> dict[str, Any]:
-    """The scenario after ``extends`` and cite unwrapping, as plain JSON-able data."""
-    return spec.model_dump(mode="json", exclude={"cites", "source"}, exclude_none=True)
-
-
-def run(scenario: str | Path | ScenarioSpec, runs: int = 100, seed: int | None = None,
-        engine: Engine = "auto", progress: bool = False, **ensemble_kw: Any) -> Results:
+def run(scenario: str | Path | ScenarioSpec, runs: int | None = None, seed: int | None = None,
+        engine: Engine = "auto", progress: bool = False, *, draws: int | None = None,
+        runs_per_draw: int | None = None, fixed_params: bool = False,
+        design: Design | None = None, **ensemble_kw: Any) -> Results:
     """Run a scenario as an ensemble and return its :class:`~sim.results.Results`.
 
-    ``seed`` defaults to the scenario's own; run ``i`` always gets the same random streams.
+    The scenario's declared uncertainty (``[uncertainties]``) is propagated: ``draws``
+    parameter draws × ``runs_per_draw`` runs each (default 200 × 5; ``runs`` alone: ``runs``
+    draws × 1 run; :func:`sim.uncertainty.split_runs`); ``fixed_params``: the noise-only
+    ensemble at the scenario's values (``runs`` runs, default 100), as is any scenario that
+    declares nothing. ``design``: a :class:`~sim.uncertainty.Design` to run instead (e.g. a
+    comparison's reference's). ``seed`` defaults to the scenario's own; run ``i`` always gets
+    the same random streams, and run ``i = d·K + k`` draw ``d``'s parameters
+    (``res.traj.draw``). Raises ``UserError`` for counts that do not fit together.
     """
     spec = scenario if isinstance(scenario, ScenarioSpec) else load_scenario(scenario)
-    world = World.from_spec(spec)
-    master = spec.scenario.seed if seed is None else seed
-    traj: Trajectory = run_ensemble(world, master, runs, engine=engine, progress=progress,
-                                    **ensemble_kw)
+    design = _design(spec, design, runs, seed, draws, runs_per_draw, fixed_params)
+    traj: Trajectory = simulate_design(spec, design, engine=engine, progress=progress,
+                                       **ensemble_kw)
     return Results(traj)
+
+
+def _design(spec: ScenarioSpec, design: Design | None, runs: int | None, seed: int | None,
+            draws: int | None, runs_per_draw: int | None, fixed: bool) -> Design:
+    """The design given (checked against the counts and seed given with it) or a new one."""
+    if design is None:
+        return make_design(spec, runs, draws, runs_per_draw, seed, fixed)
+    for label, v, want in (("runs", runs, design.runs), ("seed", seed, design.seed),
+                           ("draws", draws, design.draws),
+                           ("runs_per_draw", runs_per_draw, design.runs_per_draw)):
+        if v is not None and v != want:
+            raise UserError(f"{label}: got {v} with a design of {want}; expected the design's "
+                            "own (or nothing)")
+    return design
 
 
 def write_run(res: Results, out: Path, force: bool = False, figures: bool = True,
@@ -108,12 +131,29 @@ def write_run(res: Results, out: Path, force: bool = False, figures: bool = True
         if figures:
             files += [f"figures/{p.name}"
                       for p in save_figures(res, tmp / "figures", triangle_dates=triangle_dates)]
+        files += _write_draws(res.traj, tmp)
         sources = scenario_files([spec.source])
         info = {"kind": "run", "scenario": spec.source, "runs": int(res.traj.x.shape[0]),
                 "seed": int(res.traj.seed), "figures": figures,
-                "triangle_dates": triangle_dates, **(settings or {})}
+                "triangle_dates": triangle_dates, **(settings or {}),
+                **_uncertainty_record(res.traj)}
         write_manifest(tmp, manifest(sources, [resolved(spec)], info, [*files, "manifest.json"]))
     return out
+
+
+def _write_draws(ensemble: Trajectory | EnsembleStats, folder: Path) -> list[str]:
+    """``draws.csv`` (one row per parameter draw) if the ensemble drew parameters."""
+    design = getattr(ensemble, "design", None)
+    if design is None or not design.names:
+        return []
+    design.table().to_csv(folder / "draws.csv", index=False)
+    return ["draws.csv"]
+
+
+def _uncertainty_record(ensemble: Trajectory | EnsembleStats) -> dict[str, Any]:
+    """``{"uncertainty": ...}`` for the manifest's settings (the design's record), if any."""
+    design = getattr(ensemble, "design", None)
+    return {} if design is None else {"uncertainty": design.record()}
 
 
 def write_stats(stats: EnsembleStats, out: Path, force: bool = False, figures: bool = True,
@@ -134,10 +174,11 @@ def write_stats(stats: EnsembleStats, out: Path, force: bool = False, figures: b
         if figures:
             files += [f"figures/{p.name}"
                       for p in save_figures(stats, tmp / "figures", STREAM_FIGURES)]
+        files += _write_draws(stats, tmp)
         sources = scenario_files([spec.source])
         info = {"kind": "run", "scenario": spec.source, "runs": int(stats.runs),
                 "seed": int(stats.seed), "figures": figures, "stream": True,
-                "quantiles": QUANTILE_NOTE, **(settings or {})}
+                "quantiles": QUANTILE_NOTE, **(settings or {}), **_uncertainty_record(stats)}
         write_manifest(tmp, manifest(sources, [resolved(spec)], info, [*files, "manifest.json"]))
     return out
 
@@ -157,12 +198,13 @@ def stats_summary(stats: EnsembleStats) -> pd.DataFrame:
             q = (quantiles[:, stats.quantile_dyads.index(pair)]
                  if pair in stats.quantile_dyads else np.full(len(qs), np.nan))
             d = stats.dyad(a, b)
-            rows.append({"outcome": f"{what}_{pair_name(a, b)}", "mean": mean[d], "sd": sd[d],
+            column = oc.parse(f"{what}:{pair_name(a, b)}").column
+            rows.append({"outcome": column, "mean": mean[d], "sd": sd[d],
                          **{f"q{p:g}": v for p, v in zip(qs, q, strict=True)},
                          "quantile_max_abs_error": err[0], "quantile_max_rel_error": err[1]})
     for d in stats.world.decisions:
         share = stats.dealt[-1, d.index] / stats.runs if len(stats.dealt) else 0.0
-        rows.append({"outcome": f"made_{d.label}", "mean": share,
+        rows.append({"outcome": oc.Outcome("decision", decision=d.label).column, "mean": share,
                      "sd": np.sqrt(share * (1 - share))})
     table = pd.DataFrame(rows)
     table.insert(1, "date", date)
@@ -191,14 +233,16 @@ def rerun_spec(data: dict[str, Any], index: int = 0) -> ScenarioSpec:
     return spec_from_dict(data["resolved_scenarios"][index], source=data["settings"]["scenario"])
 
 
-def stream(scenario: str | Path | ScenarioSpec, runs: int, seed: int | None = None,
-           progress: bool = False, keep_runs: Path | None = None, **ensemble_kw: Any
+def stream(scenario: str | Path | ScenarioSpec, runs: int | None = None,
+           seed: int | None = None, progress: bool = False, keep_runs: Path | None = None, *,
+           draws: int | None = None, runs_per_draw: int | None = None,
+           fixed_params: bool = False, design: Design | None = None, **ensemble_kw: Any
            ) -> EnsembleStats:
-    """Run a large ensemble keeping only per-month statistics (bounded memory)."""
+    """Run a large ensemble keeping only per-month statistics (bounded memory); uncertainty
+    propagated as in :func:`run` (per-run parameters take ``runs × parameters × 8`` bytes)."""
     spec = scenario if isinstance(scenario, ScenarioSpec) else load_scenario(scenario)
-    master = spec.scenario.seed if seed is None else seed
-    return run_stats(World.from_spec(spec), master, runs, progress=progress,
-                     keep_runs=keep_runs, **ensemble_kw)
+    design = _design(spec, design, runs, seed, draws, runs_per_draw, fixed_params)
+    return stream_design(spec, design, progress=progress, keep_runs=keep_runs, **ensemble_kw)
 
 
 __all__ = [

@@ -67,7 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario as an ensemble; write tables and figures")
     r.add_argument("scenario", type=Path, help="scenario file (.toml) or the name of a shipped "
                    "scenario (e.g. baseline; see sim list)")
-    r.add_argument("--runs", type=_positive, default=100, help="number of runs (default 100)")
+    r.add_argument("--runs", type=_positive, default=None,
+                   help="total runs (default: draws x runs per draw, 200 x 5; alone: that many "
+                        "draws of one run each; with --fixed-params: that many runs, default "
+                        "100)")
+    r.add_argument("--draws", type=_positive, default=None,
+                   help="parameter draws from the scenario's [uncertainties] (default 200)")
+    r.add_argument("--runs-per-draw", type=_positive, default=None,
+                   help="runs per parameter draw, each with its own noise (default 5)")
+    r.add_argument("--fixed-params", action="store_true",
+                   help="no parameter uncertainty: the scenario's values, noise only")
     r.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
     r.add_argument("--out", type=Path, default=None, help="output folder "
                    "(default outputs/<scenario name>)")
@@ -113,7 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("scenarios", type=Path, nargs="+",
                    help="scenario files (.toml) or shipped scenario names, at least 2; the "
                         "first is the reference")
-    c.add_argument("--runs", type=_positive, default=500, help="runs per scenario (default 500)")
+    c.add_argument("--runs", type=_positive, default=None,
+                   help="runs per scenario (default: draws x runs per draw; alone: that many "
+                        "draws of one run)")
+    c.add_argument("--draws", type=_positive, default=None,
+                   help="parameter draws, from the first scenario's [uncertainties], shared by "
+                        "every scenario (default 200)")
+    c.add_argument("--runs-per-draw", type=_positive, default=None,
+                   help="runs per parameter draw (default 5)")
+    c.add_argument("--fixed-params", action="store_true",
+                   help="no parameter uncertainty: each scenario's own values, noise only "
+                        "(default 100 runs)")
     c.add_argument("--seed", type=_seed, default=None,
                    help="master seed shared by every scenario (default: the first one's)")
     c.add_argument("--out", type=Path, default=None,
@@ -177,34 +196,39 @@ def _run(spec, out: Path, opts: argparse.Namespace) -> int:
     command resumes an interrupted run (:mod:`sim.chunks`)."""
     from sim.api import resolved
     from sim.chunks import resumable, spec_hash
+    from sim.uncertainty import make_design, summary
 
-    seed = spec.scenario.seed if opts.seed is None else opts.seed
-    key = {"scenario": spec_hash(resolved(spec)), "seed": int(seed), "runs": int(opts.runs)}
+    design = make_design(spec, opts.runs, opts.draws, opts.runs_per_draw, opts.seed,
+                         opts.fixed_params)
+    key = {"scenario": spec_hash(resolved(spec)), "seed": int(design.seed),
+           "runs": int(design.runs), "draws": design.digest()}
     argv = getattr(opts, "argv", None)
     again = f"`{shlex.join(['sim', *argv])}`" if argv else "the same command"
     with claim(out, opts.force), resumable(out, key, again) as store:
-        return _compute(spec, out, opts, store)
+        if not opts.quiet:
+            print(summary(design))
+        return _compute(spec, design, out, opts, store)
 
 
-def _compute(spec, out: Path, opts: argparse.Namespace, store) -> int:
-    """The body of :func:`_run`: per-run tables, or streamed statistics for large ensembles
-    (finished chunks kept in ``store``)."""
+def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
+    """The body of :func:`_run`: the runs of ``design`` (a :class:`sim.uncertainty.Design`) as
+    per-run tables, or streamed statistics for large ensembles (finished chunks kept in
+    ``store``)."""
     from sim.api import run, stream, stream_reason, write_run, write_stats
 
     parallel = {"workers": opts.workers, "dask": opts.dask, "store": store}
     figures, progress = not opts.no_figures, not opts.quiet
-    too_big = None if opts.stream else stream_reason(spec, opts.runs)
+    too_big = None if opts.stream else stream_reason(spec, design.runs)
     if too_big:
         print(too_big)
     if opts.stream or too_big:
         keep = store.folder / "runs.parquet" if opts.keep_runs else None
-        stats = stream(spec, opts.runs, opts.seed, progress=progress, keep_runs=keep, **parallel)
+        stats = stream(spec, design=design, progress=progress, keep_runs=keep, **parallel)
         write_stats(stats, out, force=opts.force, figures=figures,
                     settings={"engine": "batched", "stream": True, "keep_runs": keep})
         _report_stats(out, stats)
         return 0
-    res = run(spec, runs=opts.runs, seed=opts.seed, engine=opts.engine, progress=progress,
-              **parallel)
+    res = run(spec, design=design, engine=opts.engine, progress=progress, **parallel)
     write_run(res, out, force=opts.force, figures=figures,
               settings={"engine": opts.engine, "stream": False},
               triangle_dates=opts.triangle_dates)
@@ -213,12 +237,13 @@ def _compute(spec, out: Path, opts: argparse.Namespace, store) -> int:
 
 
 def _report(out: Path, res) -> None:
+    from sim import outcomes as oc
+
     s = res.summary
-    cols = [c for c in s.columns if c.startswith("relation_")]
     print(f"wrote {out}/ ({s.shape[0]} runs, {res.world.months} months)")
-    for c in cols:
-        q = s[c].quantile([0.05, 0.5, 0.95]).to_numpy()
-        print(f"  {c.removeprefix('relation_'):>8} at horizon: median {q[1]:+.2f} "
+    for a, b in res.key_pairs():
+        q = s[oc.parse(f"relation:{a}-{b}").column].quantile([0.05, 0.5, 0.95]).to_numpy()
+        print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
               f"(90%: {q[0]:+.2f} .. {q[2]:+.2f})")
     top = s["landscape_blocs"].value_counts(normalize=True)
     print(f"  blocs landscape theory favours at horizon: {top.index[0]} "
@@ -269,7 +294,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         return ("true" if v else "false") if isinstance(v, bool) else f"{v:g}" if isinstance(
             v, float) else str(v)
 
-    cols = ("name", "value", "default", "unit", "range", "plausible", "identified")
+    cols = ("name", "value", "default", "unit", "range", "plausible", "identified",
+            "uncertainty")
     cells = [[shown(r[c]) for c in cols] + [r["source"] + (
         f" Plausible: {r['plausible_source']}." if r["plausible"] else "")] for r in rows]
     widths = [max(len(c), *(len(row[k]) for row in cells)) for k, c in enumerate(cols)]
@@ -316,18 +342,31 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: is the folder being rerun; expected another folder to "
                         "write the rerun into (default FOLDER-rerun)")
     check_target(out, args.force)
+    unc = settings.get("uncertainty") or {"fixed_params": True}  # older manifests: noise only
     opts = argparse.Namespace(argv=getattr(args, "argv", None),
         runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
+        draws=unc.get("draws"), runs_per_draw=unc.get("runs_per_draw"),
+        fixed_params=bool(unc.get("fixed_params")),
         force=args.force, no_figures=not settings.get("figures", True), quiet=args.quiet,
         workers=None, dask=None, stream=bool(settings.get("stream")),
         keep_runs=bool(settings.get("keep_runs")), triangle_dates=settings.get("triangle_dates"))
     _run(rerun_spec(data), out, opts)
     diff = compare_folders(args.folder, out)
+    _calibration_note(unc, read_manifest(out)["settings"].get("uncertainty") or {})
     if diff:
         print(f"rerun wrote {out}/ but {len(diff)} file(s) differ: {', '.join(diff[:5])}")
         return 1
     print(f"rerun wrote {out}/: every file identical to {args.folder}/ (manifest aside)")
     return 0
+
+
+def _calibration_note(before: dict, after: dict) -> None:
+    """Say so if the calibration report the draws came from has changed since the run."""
+    old, new = before.get("calibration") or {}, after.get("calibration") or {}
+    if old.get("hash") and old.get("hash") != new.get("hash"):
+        print(f"  note: the calibration report {old.get('report')} has changed since the run "
+              f"({old['hash'][:19]}... then, {str(new.get('hash'))[:19]}... now): draws from "
+              "the calibration differ")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -338,23 +377,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or default_out(names)
     with claim(out, args.force):  # one writer from the check to the rename
         comp = compare(specs, runs=args.runs, seed=args.seed, engine=args.engine,
-                       progress=not args.quiet, workers=args.workers, dask=args.dask)
+                       progress=not args.quiet, draws=args.draws,
+                       runs_per_draw=args.runs_per_draw, fixed_params=args.fixed_params,
+                       workers=args.workers, dask=args.dask)
         comp.write(out, force=args.force)
-    print(f"wrote {out}/ ({len(names)} scenarios x {args.runs} runs, seed {comp.seed}; "
+    print(f"wrote {out}/ ({len(names)} scenarios x {comp.runs} runs, seed {comp.seed}; "
           f"reference {names[0]})")
-    for note in comp.notes:
-        print(f"  note: {note}")
-    table = comp.table
-    rel = table[table["outcome"].str.startswith("relation_")
-                & (table["scenario"] != names[0])]
-    for row in rel.itertuples(index=False):
-        head = f"  {row.scenario:>16} {row.outcome.removeprefix('relation_'):>8} at {row.date}:"
-        if row.pairs == 0:  # a state the reference does not have: nothing to pair with
-            print(f"{head} mean {row.mean:+.3f} (90%: {row.q05:+.3f} .. {row.q95:+.3f}; "
-                  f"not in {names[0]}, not paired)")
-            continue
-        print(f"{head} mean diff {row.mean_diff:+.3f} "
-              f"(90%: {row.diff_q05:+.3f} .. {row.diff_q95:+.3f})")
+    print("\n".join(comp.summary_lines()))  # the same numbers as effects.md
     return 0
 
 

@@ -26,7 +26,9 @@ from sim.world import World
 class Trajectory:
     """Per-run monthly record. ``x``/``imports``: ``(R, T+1, N, N)``; ``prob``/``fired``:
     ``(R, T, P)`` for the month's decision probabilities and firings; ``params``: the runs'
-    parameters (row ``k`` of a per-run value is run ``runs[k]``'s), None for the scenario's."""
+    parameters (row ``k`` of a per-run value is run ``runs[k]``'s), None for the scenario's;
+    ``draw``: the parameter draw of each run, ``(R,)`` ints (all 0 for one draw: fixed
+    parameters); ``design``: the :class:`sim.uncertainty.Design` the runs come from, if any."""
 
     world: World
     seed: int
@@ -36,22 +38,29 @@ class Trajectory:
     prob: np.ndarray
     fired: np.ndarray
     params: Params | None = None
+    draw: np.ndarray | None = None
+    design: Any = None
+
+    def __post_init__(self) -> None:
+        if self.draw is None:
+            self.draw = np.zeros(len(self.runs), dtype=np.int64)
 
     @classmethod
-    def empty(cls, world: World, seed: int, runs: np.ndarray, params: Params | None = None
-              ) -> Trajectory:
+    def empty(cls, world: World, seed: int, runs: np.ndarray, params: Params | None = None,
+              draw: np.ndarray | None = None) -> Trajectory:
         r, t, n, p = len(runs), world.months, world.n, len(world.decisions)
         return cls(world, seed, np.asarray(runs), np.zeros((r, t + 1, n, n)),
                    np.zeros((r, t + 1, n, n)), np.zeros((r, t, p)), np.zeros((r, t, p), bool),
-                   params)
+                   params, None if draw is None else np.asarray(draw, dtype=np.int64))
 
     @classmethod
     def concat(cls, parts: list[Trajectory]) -> Trajectory:
-        """Parts of one ensemble, in order (parameters are not carried over)."""
+        """Parts of one ensemble, in order (parameters are not carried over; draws are)."""
         first = parts[0]
         return cls(first.world, first.seed, np.concatenate([p.runs for p in parts]),
                    *(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("x", "imports", "prob", "fired")))
+                     for f in ("x", "imports", "prob", "fired")),
+                   draw=np.concatenate([p.draw for p in parts]))
 
 
 def month(state: State, world: World, t: int, noise: np.ndarray, u: np.ndarray

@@ -108,6 +108,17 @@ def _run_params(world: World, params: Params | Mapping[str, Any] | None, runs: i
     return None if params is None else resolve(world.spec, params, runs)
 
 
+def _draw_index(draw: np.ndarray | None, runs: int) -> np.ndarray:
+    """The parameter draw of each run, ``(runs,)`` ints (all 0 if None). Raises ValueError for
+    another shape."""
+    if draw is None:
+        return np.zeros(runs, dtype=np.int64)
+    out = np.asarray(draw, dtype=np.int64)
+    if out.shape != (runs,):
+        raise ValueError(f"draw has shape {out.shape}; expected one draw index per run ({runs},)")
+    return out
+
+
 def _resolve_dask(dask: str | None) -> str | None:
     """The scheduler address (``"env"``: read from ``$SIM_DASK_SCHEDULER``), or None."""
     if dask != "env":
@@ -205,7 +216,8 @@ def _stored_chunks(store: ChunkStore | None, chunks: Sequence[np.ndarray],
 def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
                  chunk: int | None = None, progress: bool = True, *, workers: int | None = 1,
                  dask: str | None = None, store: ChunkStore | None = None,
-                 params: Params | Mapping[str, Any] | None = None) -> Trajectory:
+                 params: Params | Mapping[str, Any] | None = None,
+                 draw: np.ndarray | None = None) -> Trajectory:
     """Runs ``0 .. runs-1`` of master ``seed``, in chunks, returned as one Trajectory.
 
     ``engine``: ``auto`` (Mesa for one run, batched for more), ``mesa`` or ``batched``;
@@ -216,18 +228,20 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     and from which saved chunks are read back instead of run again (with more than one chunk).
     ``params``: parameter values replacing the scenario's (:mod:`sim.params`), each a scalar or
     an array of ``runs`` values: run ``i`` always gets row ``i``, whatever the chunks or workers.
-    Results do not depend on chunks, workers or resuming. Workers are started with "spawn": they
-    import ``sim`` afresh (~1-2 s), so a script using ``workers > 1`` must call this under
-    ``if __name__ == "__main__":``.
+    ``draw``: the parameter draw of each run, ``(runs,)`` (kept as ``Trajectory.draw``; default
+    all 0: :mod:`sim.uncertainty`). Results do not depend on chunks, workers or resuming.
+    Workers are started with "spawn": they import ``sim`` afresh (~1-2 s), so a script using
+    ``workers > 1`` must call this under ``if __name__ == "__main__":``.
     """
     kind = pick_engine(engine, runs)
     if runs <= 0:
         return Trajectory.empty(world, seed, np.arange(0))
     par = _run_params(world, params, runs)
+    draw = _draw_index(draw, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
     step = 1 if kind == "mesa" else max(1, CHUNK if chunk is None else chunk)
     chunks = _chunks(runs, step)
-    traj = Trajectory.empty(world, seed, np.arange(runs), par)
+    traj = Trajectory.empty(world, seed, np.arange(runs), par, draw)
     done = _stored_chunks(store, chunks, {"mode": "runs", "engine": kind, "chunk": step,
                                           "runs": runs, "seed": int(seed),
                                           **({} if par is None else {"params": par.digest()})})
@@ -381,6 +395,8 @@ class EnsembleStats:
     relation_quantiles: np.ndarray  # (Q, T+1, Dq)
     trade_quantiles: np.ndarray  # (Q, T+1, Dq)
     keep_runs: str | None = None
+    draw: np.ndarray | None = None  # (R,) parameter draw of each run (sim.uncertainty)
+    design: Any = None  # the sim.uncertainty.Design the runs come from, if any
 
     @property
     def dates(self) -> list[str]:
@@ -483,7 +499,8 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
               keep_runs: str | Path | None = None, progress: bool = False,
               dyads: Sequence[tuple[str, str]] | None = None,
               store: ChunkStore | None = None,
-              params: Params | Mapping[str, Any] | None = None) -> EnsembleStats:
+              params: Params | Mapping[str, Any] | None = None,
+              draw: np.ndarray | None = None) -> EnsembleStats:
     """Per-month statistics of runs ``0 .. runs-1`` without holding all runs in memory.
 
     Tasks of ``chunk`` runs (rounded up to whole blocks of ``STATS_BLOCK``) run as in
@@ -497,7 +514,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     source, target, relation, trade``) to this Parquet file, chunk by chunk. ``store``: a
     :class:`~sim.chunks.ChunkStore` keeping the statistics after each chunk (and each chunk's
     rows) so that an interrupted call resumes from them with the same result byte for byte.
-    ``params``: as in :func:`run_ensemble` (run ``i`` gets row ``i``).
+    ``params``, ``draw``: as in :func:`run_ensemble` (run ``i`` gets row ``i``).
     """
     qs = tuple(float(q) for q in quantiles)
     if runs <= 0 or not all(0 <= q <= 1 for q in qs):
@@ -511,6 +528,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     qcols = np.arange(len(pairs)) if dyads is None else np.array(
         [pairs.index(p if p in pairs else p[::-1]) for p in dyads])
     par = _run_params(world, params, runs)
+    draw = _draw_index(draw, runs)
     first = _simulate_chunk(kind, world, seed, np.arange(1), _rows(par, np.arange(1)))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
     step = -(-max(1, CHUNK if chunk is None else chunk) // STATS_BLOCK) * STATS_BLOCK
@@ -562,7 +580,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         quantile_dyads=[pairs[c] for c in qcols], hist=hist, quantiles=qs,
         relation_quantiles=_hist_quantiles(hist["relation"], "relation", qs),
         trade_quantiles=_hist_quantiles(hist["trade"], "trade", qs),
-        keep_runs=None if keep_runs is None else str(keep_runs))
+        keep_runs=None if keep_runs is None else str(keep_runs), draw=draw)
 
 
 __all__ = ["DASK_ENV", "STATS_BLOCK", "Engine", "EnsembleStats", "pick_engine",

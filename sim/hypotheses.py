@@ -1,188 +1,225 @@
-"""The article's claims as hypotheses, each decided on an ensemble with intervals.
+"""The article's claims H1–H4 as hypotheses, decided on parameter draws.
 
-Every function runs paired ensembles (common random numbers: run ``i`` of every arm uses the
-same random streams) and returns a small DataFrame with the estimate, its 95% interval and
-the verdict. The tests in ``tests/test_hypotheses.py`` assert the verdicts; the numbers are
-reported in ``docs/SCENARIOS.md``.
+Every claim is a statement about a *per-draw effect* ``e_d``: the mean, over the ``K`` runs of
+parameter draw ``d``, of a paired difference between two arms (or of a share, for H2). The arms
+run with the same master seed and the same draws (common random numbers extended to the
+parameters: :func:`sim.uncertainty.make_design` once, :func:`sim.uncertainty.simulate_design`
+for every arm). A claim
+
+- **holds** when at least ``AGREE`` (90%) of the draws agree with it,
+- **fails** when at least 90% of the draws disagree,
+- is **undetermined** otherwise: the parameters we are unsure of decide it.
+
+Each result row carries the effect statistics of :mod:`sim.effects` (mean over draws, its
+Monte-Carlo 95% CI, the 90% interval across draws), the share of draws agreeing (``agree``),
+the verdict, and, in :data:`OWES`, what the verdict owes to the model's own construction.
+:func:`claims_table` states every test in words, one row per test. The thresholds (``NEGLIGIBLE``,
+``LIMITED``) were fixed before any result was seen; nothing here is tuned to make a claim hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.api import run
+from sim.effects import Z95, effect_stats, per_draw
 from sim.params import with_values
 from sim.results import Results
 from sim.spec import ScenarioSpec, load_scenario, read_toml
+from sim.uncertainty import Design, make_design, simulate_design
 
-Z95 = 1.959963984540054
+AGREE = 0.9
+"""A claim holds (fails) when at least this share of the parameter draws agrees (disagrees)."""
 ALLIES = ("USA", "EU", "JPN")
 DOSES = (0.0, 0.5, 1.0, 1.5, 2.0)
 NEGLIGIBLE = 0.01  # a fall in x̄ smaller than this is "not lower" (1% of the scale's half-width)
 LIMITED = 0.25  # "limited progress": less than a one-in-four chance within the year
+ASKS = ("pipeline", "military_hardware", "finance_access")
+DRAWS, RUNS_PER_DRAW = 100, 40
+"""The design the tests and docs decide the claims on (4000 runs per arm). With 10 runs per
+draw, H4's share of agreeing draws was 0.79 (Monte-Carlo noise in each draw's effect); with 40
+it is 0.92: ``near`` reports how much of a verdict that noise can still reach."""
+
+OWES = {
+    "H1": "the retaliation-cost term of China's grant_ask rule rises with Western hostility and "
+          "trade exposure (docs/ODD.md §7.6): the counter-force to the balance push is part of "
+          "the rule's design; the saturation G(x) = 1 − x² limits how far CHN–RUS can move; the "
+          "weak form's margin 0.01 was chosen in advance",
+    "H2": "the pipeline rule's status-quo hazard was set to the base rate of ~112 months of "
+          "talks without a signature, and the other asks share its utility scale and maximum "
+          "hazard: a consistency check of the rules against that record, not independent "
+          "evidence",
+    "H3": "a tariff is a hostile event by the event library's Goldstein weight (−8.0), so its "
+          "sign is set by construction; what is measured is its size (event shocks scaled by "
+          "events.shock_scale, fitted near zero, and the trade channel)",
+    "H4": "the exposure multiplier (1 + secondary-sanction exposure) in China's expected "
+          "retaliation term is part of the decision rule's design (docs/ODD.md §7.6): the sign "
+          "is built in; the test measures how large the deterrence is",
+}
+"""What each claim's verdict owes to the model's own construction."""
+
+RESULT_COLUMNS = ["runs", "draws", "mean", "mc_lo", "mc_hi", "param_lo", "param_hi", "agree",
+                  "near", "verdict"]
+"""Columns of a decided test: :func:`sim.effects.effect_stats`, then ``agree`` (share of draws
+on the claimed side), ``near`` (share of draws within their own Monte-Carlo 95% error of the
+threshold: how much of the verdict more runs per draw could still move) and ``verdict``."""
 
 
-def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and normal 95% interval (paired differences, shares)."""
-    v = np.asarray(values, dtype=float)
-    half = Z95 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.inf
-    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+# ------------------------------------------------------------------------------ deciding
 
 
-def wilson(successes: int, n: int) -> tuple[float, float, float]:
-    """Share with its Wilson 95% interval."""
-    p = successes / n
-    den = 1 + Z95**2 / n
-    mid = (p + Z95**2 / (2 * n)) / den
-    half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / den
-    return p, mid - half, mid + half
+def verdict(agree: float) -> str:
+    """``holds`` when at least ``AGREE`` of the draws agree with a claim, ``fails`` when at
+    least ``AGREE`` disagree, else ``undetermined``. Raises ``ValueError`` outside [0, 1]."""
+    if not 0.0 <= agree <= 1.0:
+        raise ValueError(f"verdict: got a share of {agree}; expected a share in [0, 1]")
+    return "holds" if agree >= AGREE else "fails" if 1.0 - agree >= AGREE else "undetermined"
 
 
-def arm(scenario: Path | str, params: Path | str | None = None,
+def judge(values: np.ndarray, draw: np.ndarray, above: float | None = None,
+          below: float | None = None) -> dict[str, Any]:
+    """Effect statistics of ``values`` (per run: a paired difference or a 0/1 outcome) by
+    draw (:func:`sim.effects.effect_stats`), the share of draws whose effect ``e_d`` lies on the
+    claimed side (``e_d > above`` or ``e_d < below``) and the :func:`verdict`. Raises
+    ``ValueError`` unless exactly one of ``above`` and ``below`` is given."""
+    if (above is None) == (below is None):
+        raise ValueError("judge: give exactly one of above= and below=")
+    e, se = per_draw(values, draw), per_draw_error(values, draw)
+    threshold = above if above is not None else below
+    agree = e > above if above is not None else e < below
+    stats = effect_stats(values, draw)
+    share = float(agree.mean())
+    near = float(np.mean(np.abs(e - threshold) <= Z95 * se)) if np.isfinite(se).all() else np.nan
+    return {k: stats[k] for k in RESULT_COLUMNS[:7]} | {"agree": share, "near": near,
+                                                        "verdict": verdict(share)}
+
+
+def per_draw_error(values: np.ndarray, draw: np.ndarray) -> np.ndarray:
+    """Monte-Carlo standard error of each draw's effect ``e_d`` (sd over its runs / √K; inf
+    for a draw of one run), in draw order."""
+    values = np.asarray(values, dtype=float)
+    ids, inverse = np.unique(draw, return_inverse=True)
+    n = np.bincount(inverse, minlength=len(ids)).astype(float)
+    mean = np.bincount(inverse, weights=values, minlength=len(ids)) / n
+    ss = np.bincount(inverse, weights=(values - mean[inverse]) ** 2, minlength=len(ids))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 1, np.sqrt(ss / (n - 1) / n), np.inf)
+
+
+# ------------------------------------------------------------------------------ arms
+
+
+def arm(scenario: Path | str | ScenarioSpec, params: Path | str | None = None,
         values: Mapping[str, Any] | None = None) -> ScenarioSpec:
-    """A scenario, optionally with a mechanisms fragment (e.g. the calibrated parameters,
-    ``calibration/mechanisms_2019.toml``) merged on top, then parameter ``values`` set
-    (dotted names, :func:`sim.params.with_values`)."""
-    extra = read_toml(Path(params)) if params is not None else {}
-    return with_values(load_scenario(scenario, overrides=extra), values or {})
+    """A scenario, optionally with a mechanisms fragment (``params``, a TOML file) merged on
+    top, then parameter ``values`` set (dotted names, :func:`sim.params.with_values`; a value
+    set here is fixed, not drawn)."""
+    if isinstance(scenario, ScenarioSpec):
+        spec = scenario
+    else:
+        extra = read_toml(Path(params)) if params is not None else {}
+        spec = load_scenario(scenario, overrides=extra)
+    return with_values(spec, values or {})
 
 
-def pressure_dose(scenario: Path, runs: int = 400, seed: int = 1,
-                  doses: tuple[float, ...] = DOSES, params: Path | None = None
-                  ) -> pd.DataFrame:
-    """H1 (Bremmer, ¶10-14): scale every hostile act of the US and its allies by ``dose``.
+def design_for(spec: ScenarioSpec, draws: int = DRAWS, runs_per_draw: int = RUNS_PER_DRAW,
+               seed: int = 1, fixed: bool = False) -> Design:
+    """The parameter draws every arm of a claim shares, from ``spec``'s ``[uncertainties]``
+    (``fixed``: one draw at the scenario's values, ``runs_per_draw`` runs)."""
+    if fixed:
+        return make_design(spec, runs=runs_per_draw, seed=seed, fixed=True)
+    return make_design(spec, draws=draws, runs_per_draw=runs_per_draw, seed=seed)
 
-    Returns, per dose, China-Russia alignment at the horizon (mean and 95% interval), the
-    paired difference from the previous dose (``step_*``) and from the first dose
-    (``vs_first*``); ``holds`` is true when the step does not lower it by more than
-    ``NEGLIGIBLE`` (interval lower bound above ``-NEGLIGIBLE``). :func:`pressure_dose_claims`
-    states the tests in words.
-    """
+
+def run_arm(spec: ScenarioSpec, design: Design) -> Results:
+    """One arm's ensemble under ``design`` (same seeds and draws as every other arm)."""
+    return Results(simulate_design(spec, design))
+
+
+def _draw(res: Results) -> np.ndarray:
+    return np.asarray(res.traj.draw)
+
+
+# ------------------------------------------------------------------------------ H1
+
+
+def pressure_dose(scenario: Path | str | ScenarioSpec, draws: int = DRAWS,
+                  runs_per_draw: int = RUNS_PER_DRAW, seed: int = 1,
+                  doses: Sequence[float] = DOSES, params: Path | None = None,
+                  fixed: bool = False) -> pd.DataFrame:
+    """H1 (Bremmer, ¶10-14): scale every hostile act of the US and its allies by ``dose``
+    (``events.pressure_scale`` of USA, EU, JPN set to the dose; every other parameter drawn).
+
+    One row per dose: China–Russia x̄ at the horizon (``level``: mean over draws, with its MC
+    CI and 90% interval across draws, ``level_*``), then the test of that row: for every dose
+    after the first, ``form = "weak"``, the step from the previous dose must not lower x̄ by
+    more than ``NEGLIGIBLE`` in a draw (``e_d > −NEGLIGIBLE``); the last row also carries the
+    strong form (``strong_*``: last dose − first dose ``> 0``). Columns of :func:`judge`."""
+    base = arm(scenario, params)
+    design = design_for(base, draws, runs_per_draw, seed, fixed)
     rows, prev, first = [], None, None
     for dose in doses:
-        spec = arm(scenario, params, {f"events.pressure_scale.{a}": dose for a in ALLIES})
-        res = run(spec, runs=runs, seed=seed)
-        cr = res.relation("CHN", "RUS")[:, -1]
-        row = dict(zip(("dose", "chn_rus", "lo", "hi"), (dose, *mean_ci(cr)), strict=True))
+        res = run_arm(arm(base, values={f"events.pressure_scale.{a}": dose for a in ALLIES}),
+                      design)
+        cr, draw = res.relation("CHN", "RUS")[:, -1], _draw(res)
+        level = effect_stats(cr, draw)
+        row: dict[str, Any] = {"dose": dose, "level": level["mean"],
+                               "level_lo": level["param_lo"], "level_hi": level["param_hi"]}
         if prev is not None:
-            d, lo, hi = mean_ci(cr - prev)
-            row.update(step_diff=d, step_lo=lo, step_hi=hi, holds=bool(lo > -NEGLIGIBLE))
-            row.update(zip(("vs_first", "vs_first_lo", "vs_first_hi"), mean_ci(cr - first),
-                           strict=True))
+            row.update(judge(cr - prev, draw, above=-NEGLIGIBLE))
+        if dose == doses[-1] and first is not None:
+            row.update({f"strong_{k}": v for k, v in judge(cr - first, draw, above=0.0).items()})
         rows.append(row)
         prev = cr
         first = cr if first is None else first
     return pd.DataFrame(rows)
 
 
-def verdict(lo: float, hi: float, above: float | None = None,
-            below: float | None = None) -> str:
-    """A one-sided claim decided by its 95% interval ``[lo, hi]``, in words.
-
-    The claim is "the effect is above ``above``" (or "below ``below``"): "supported" when the
-    whole interval lies on the claimed side, "not supported" when it lies wholly on the other
-    side, "undetermined" when it straddles the threshold. Raises ``ValueError`` unless exactly
-    one of ``above`` and ``below`` is given.
-    """
-    if (above is None) == (below is None):
-        raise ValueError("verdict: give exactly one of above= and below=")
-    if above is not None:
-        return "supported" if lo > above else "not supported" if hi <= above else "undetermined"
-    return "supported" if hi < below else "not supported" if lo >= below else "undetermined"
+# ------------------------------------------------------------------------------ H2
 
 
-def _estimate(v: float, lo: float, hi: float, digits: int) -> str:
-    return f"{v:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
-
-
-def pressure_dose_claims(dose: pd.DataFrame) -> pd.DataFrame:
-    """H1 as the tests it is decided by, one row each, from :func:`pressure_dose`'s table:
-    the claim stated as a test, the measured paired effect with its 95% interval and the
-    verdict in words (:func:`verdict`). The weak (non-inferiority) form has one row per step
-    up in pressure; the strong form compares the last dose with the first."""
-    def x(v: float) -> str:
-        return f"{v:g}×"
-
-    rows = []
-    for prev, row in zip(dose.itertuples(), dose.iloc[1:].itertuples(), strict=False):
-        rows.append({
-            "form": "weak (non-inferiority)",
-            "claim, as tested": f"raising US/EU/JPN pressure from {x(prev.dose)} to "
-                                f"{x(row.dose)} does not lower CHN–RUS alignment by more "
-                                f"than {NEGLIGIBLE:g} (Δ = {x(row.dose)} − {x(prev.dose)} "
-                                f"> −{NEGLIGIBLE:g})",
-            "measured paired Δ [95% CI]": _estimate(row.step_diff, row.step_lo, row.step_hi, 5),
-            "verdict": verdict(row.step_lo, row.step_hi, above=-NEGLIGIBLE)})
-    first, last = dose.iloc[0], dose.iloc[-1]
-    rows.append({
-        "form": "strong",
-        "claim, as tested": f"{x(last.dose)} pressure gives higher CHN–RUS alignment than "
-                            f"{x(first.dose)} (Δ = {x(last.dose)} − {x(first.dose)} > 0)",
-        "measured paired Δ [95% CI]": _estimate(last.vs_first, last.vs_first_lo,
-                                                last.vs_first_hi, 5),
-        "verdict": verdict(last.vs_first_lo, last.vs_first_hi, above=0.0)})
-    return pd.DataFrame(rows)
-
-
-ASKS = ("pipeline", "military_hardware", "finance_access")
-
-
-def asks_within(scenario: Path, months: int = 12, runs: int = 1000, seed: int = 1,
-                params: Path | None = None) -> pd.DataFrame:
-    """H2 (Hess, ¶6): share of runs in which China grants each ask within ``months``.
-
-    ``holds`` when the Wilson interval's upper bound is below ``LIMITED``
-    (:func:`asks_claims` states the test in words).
-    """
-    res = run(arm(scenario, params), runs=runs, seed=seed)
+def asks_within(scenario: Path | str | ScenarioSpec, months: int = 12, draws: int = DRAWS,
+                runs_per_draw: int = RUNS_PER_DRAW, seed: int = 1,
+                params: Path | None = None, fixed: bool = False) -> pd.DataFrame:
+    """H2 (Hess, ¶6): per ask, the share of runs in which China grants it within ``months``,
+    by draw; the claim holds in a draw whose share is below ``LIMITED``. Columns: ``ask``, then
+    :func:`judge`'s (``mean`` = the share over all draws)."""
+    spec = arm(scenario, params)
+    res = run_arm(spec, design_for(spec, draws, runs_per_draw, seed, fixed))
     rows = []
     for d in res.world.decisions:
         if d.rule == "grant_ask":
-            k = int((res.made[:, months, d.index] > 0).sum())
-            p, lo, hi = wilson(k, runs)
-            rows.append({"ask": d.params.ask, "share": p, "lo": lo, "hi": hi,
-                         "holds": bool(hi < LIMITED)})
+            taken = (res.made[:, months, d.index] > 0).astype(float)
+            rows.append({"ask": d.params.ask, **judge(taken, _draw(res), below=LIMITED)})
     return pd.DataFrame(rows)
 
 
-def asks_claims(asks: pd.DataFrame, months: int = 12) -> pd.DataFrame:
-    """H2 as tests, one row per ask, from :func:`asks_within`'s table (``months`` as passed
-    there): the claim, the measured share with its Wilson 95% interval, the verdict in words."""
-    return pd.DataFrame({
-        "claim, as tested": [f"China grants {a.replace('_', ' ')} within {months} months in "
-                             f"fewer than {LIMITED:.0%} of runs (share < {LIMITED:g})"
-                             for a in asks["ask"]],
-        "measured share [95% CI]": [f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
-                                    zip(asks["share"], asks["lo"], asks["hi"], strict=True)],
-        "verdict": [verdict(lo, hi, below=LIMITED) for lo, hi in
-                    zip(asks["lo"], asks["hi"], strict=True)]})
+# ------------------------------------------------------------------------------ H3, H4
 
 
-def paired(first: Path | str, second: Path | str, runs: int = 1000, seed: int = 1,
-           params: Path | None = None) -> tuple[Results, Results]:
-    """Two scenarios run with the same seeds (common random numbers)."""
-    return (run(arm(first, params), runs=runs, seed=seed),
-            run(arm(second, params), runs=runs, seed=seed))
+def paired(first: Path | str | ScenarioSpec, second: Path | str | ScenarioSpec,
+           draws: int = DRAWS, runs_per_draw: int = RUNS_PER_DRAW, seed: int = 1,
+           params: Path | None = None, fixed: bool = False) -> tuple[Results, Results]:
+    """Two scenarios with the same seeds and the same parameter draws (from the first)."""
+    a, b = arm(first, params), arm(second, params)
+    design = design_for(a, draws, runs_per_draw, seed, fixed)
+    return run_arm(a, design), run_arm(b, design)
 
 
-def tariff_effect(baseline: Path, counterfactual: Path, runs: int = 1000, seed: int = 1,
-                  params: Path | None = None) -> pd.DataFrame:
-    """H3 (¶11-12): the May 2024 tariffs lower US-China alignment (baseline - no tariffs).
-
-    Paired difference of x̄(USA, CHN) at 12 months and at the horizon; ``holds`` when the
-    interval's upper bound is below zero.
-    """
-    base, cf = paired(baseline, counterfactual, runs, seed, params)
+def tariff_effect(baseline: Path | str, counterfactual: Path | str, draws: int = DRAWS,
+                  runs_per_draw: int = RUNS_PER_DRAW, seed: int = 1,
+                  params: Path | None = None, fixed: bool = False) -> pd.DataFrame:
+    """H3 (¶11-12): the May 2024 tariffs lower US–China alignment: baseline − no tariffs in
+    x̄(USA, CHN), at 12 months and at the horizon; holds in a draw whose effect is below 0."""
+    base, cf = paired(baseline, counterfactual, draws, runs_per_draw, seed, params, fixed)
     rows = []
     for label, step in (("12 months", 12), ("horizon", -1)):
-        d, lo, hi = mean_ci(base.relation("USA", "CHN")[:, step] -
-                            cf.relation("USA", "CHN")[:, step])
-        rows.append({"when": label, "diff": d, "lo": lo, "hi": hi, "holds": bool(hi < 0)})
+        d = base.relation("USA", "CHN")[:, step] - cf.relation("USA", "CHN")[:, step]
+        rows.append({"when": label, **judge(d, _draw(base), below=0.0)})
     return pd.DataFrame(rows)
 
 
@@ -193,20 +230,103 @@ def material_support(res: Results) -> np.ndarray:
     return np.any(made, axis=0).astype(float)
 
 
-def secondary_sanctions_effect(baseline: Path, enforced: Path, runs: int = 1000, seed: int = 1,
-                               params: Path | None = None) -> pd.DataFrame:
-    """H4: enforced secondary sanctions reduce China's material support for Russia.
-
-    Paired difference (enforced - baseline) in the share of runs with finance or hardware
-    support by the horizon, and in China-Russia alignment; ``holds`` when the support
-    difference's upper bound is below zero.
-    """
-    base, enf = paired(baseline, enforced, runs, seed, params)
-    rows = []
-    d, lo, hi = mean_ci(material_support(enf) - material_support(base))
-    rows.append({"outcome": "material support (finance or hardware)", "diff": d, "lo": lo,
-                 "hi": hi, "holds": bool(hi < 0)})
-    d, lo, hi = mean_ci(enf.relation("CHN", "RUS")[:, -1] - base.relation("CHN", "RUS")[:, -1])
-    rows.append({"outcome": "CHN-RUS alignment at horizon", "diff": d, "lo": lo, "hi": hi,
-                 "holds": None})
+def secondary_sanctions_effect(baseline: Path | str, enforced: Path | str, draws: int = DRAWS,
+                               runs_per_draw: int = RUNS_PER_DRAW, seed: int = 1,
+                               params: Path | None = None, fixed: bool = False
+                               ) -> pd.DataFrame:
+    """H4: enforced secondary sanctions reduce China's material support for Russia: enforced
+    − baseline in the share of runs with finance or hardware support by the horizon; holds in a
+    draw whose effect is below 0. A second row reports China–Russia x̄ at the horizon (no
+    claim: ``verdict`` is empty)."""
+    base, enf = paired(baseline, enforced, draws, runs_per_draw, seed, params, fixed)
+    draw = _draw(base)
+    rows = [{"outcome": "material support (finance or hardware)",
+             **judge(material_support(enf) - material_support(base), draw, below=0.0)}]
+    d = enf.relation("CHN", "RUS")[:, -1] - base.relation("CHN", "RUS")[:, -1]
+    stats = effect_stats(d, draw)
+    rows.append({"outcome": "CHN-RUS alignment at horizon",
+                 **{k: stats[k] for k in RESULT_COLUMNS[:7]}, "agree": np.nan, "near": np.nan,
+                 "verdict": ""})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ in words
+
+
+def _measured(row: Any, digits: int, prefix: str = "") -> str:
+    def g(k: str) -> float:
+        return float(row[prefix + k])
+
+    mean = f"{g('mean'):+.{digits}f} [{g('mc_lo'):+.{digits}f}, {g('mc_hi'):+.{digits}f}]"
+    if np.isnan(g("param_lo")):
+        return f"{mean}; parameters fixed"
+    return f"{mean}; 90% of draws {g('param_lo'):+.{digits}f} … {g('param_hi'):+.{digits}f}"
+
+
+def _claim(h: str, form: str, test: str, row: Any, digits: int, prefix: str = "") -> dict:
+    return {"claim": h, "form": form, "claim, as tested (per draw)": test,
+            "measured: mean [MC 95% CI]; 90% of draws": _measured(row, digits, prefix),
+            "draws agreeing": f"{row[prefix + 'agree']:.0%} of {int(row[prefix + 'draws'])}",
+            "within MC error": f"{row[prefix + 'near']:.0%}",
+            "verdict": row[prefix + "verdict"], "owes to the model's construction": OWES[h]}
+
+
+def pressure_dose_claims(dose: pd.DataFrame) -> pd.DataFrame:
+    """H1 as the tests it is decided by, one row each (:func:`claims_table` columns), from
+    :func:`pressure_dose`'s table: the weak form per step up in pressure, then the strong
+    form."""
+    def x(v: float) -> str:
+        return f"{v:g}×"
+
+    rows = []
+    for prev, row in zip(dose.to_dict("records"), dose.iloc[1:].to_dict("records"),
+                         strict=False):
+        rows.append(_claim("H1", "weak (non-inferiority)",
+                           f"raising US/EU/JPN pressure from {x(prev['dose'])} to "
+                           f"{x(row['dose'])} does not lower CHN–RUS x̄ at the horizon by "
+                           f"more than {NEGLIGIBLE:g} (Δ > −{NEGLIGIBLE:g})", row, 5))
+    first, last = dose.iloc[0], dose.iloc[-1].to_dict()
+    rows.append(_claim("H1", "strong",
+                       f"{x(last['dose'])} pressure gives higher CHN–RUS x̄ at the horizon than "
+                       f"{x(first['dose'])} (Δ = {x(last['dose'])} − {x(first['dose'])} > 0)",
+                       last, 5, prefix="strong_"))
+    return pd.DataFrame(rows)
+
+
+def asks_claims(asks: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """H2 as tests, one row per ask, from :func:`asks_within`'s table (``months`` as there)."""
+    return pd.DataFrame([_claim(
+        "H2", row["ask"].replace("_", " "),
+        f"China grants {row['ask'].replace('_', ' ')} within {months} months in fewer than "
+        f"{LIMITED:.0%} of runs (share < {LIMITED:g})", row, 3)
+        for row in asks.to_dict("records")])
+
+
+def tariff_claims(tariff: pd.DataFrame) -> pd.DataFrame:
+    """H3 as tests, one row per date, from :func:`tariff_effect`'s table."""
+    return pd.DataFrame([_claim(
+        "H3", row["when"], f"USA–CHN x̄ at {row['when']} is lower with the May 2024 tariffs "
+        "than without (baseline − no_may2024_tariffs < 0)", row, 5)
+        for row in tariff.to_dict("records")])
+
+
+def sanctions_claims(sanctions: pd.DataFrame) -> pd.DataFrame:
+    """H4 as a test, from :func:`secondary_sanctions_effect`'s table (its first row)."""
+    row = sanctions.iloc[0].to_dict()
+    return pd.DataFrame([_claim(
+        "H4", "material support", "enforced secondary sanctions lower the share of runs in "
+        "which China grants Russia finance or hardware by the horizon (enforced − baseline "
+        "< 0)", row, 4)])
+
+
+def claims_table(*parts: pd.DataFrame) -> pd.DataFrame:
+    """The claims tables of :func:`pressure_dose_claims`, :func:`asks_claims`,
+    :func:`tariff_claims` and :func:`sanctions_claims` as one table."""
+    return pd.concat(parts, ignore_index=True)
+
+
+__all__ = ["AGREE", "ASKS", "DOSES", "LIMITED", "NEGLIGIBLE", "OWES", "arm", "asks_claims",
+           "asks_within", "claims_table", "design_for", "judge", "material_support", "paired",
+           "per_draw_error", "pressure_dose", "pressure_dose_claims", "run_arm",
+           "sanctions_claims", "secondary_sanctions_effect", "tariff_claims", "tariff_effect",
+           "verdict"]

@@ -358,12 +358,18 @@ def git_commit() -> str | None:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("sim", "mesa", "numpy", "pandas", "matplotlib", "pydantic"):
+    for pkg in ("sim", "mesa", "numpy", "scipy", "pandas", "matplotlib", "pydantic"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+def resolved(spec: Any) -> dict[str, Any]:
+    """A scenario (:class:`~sim.spec.ScenarioSpec`) after ``extends`` and cite unwrapping, as
+    plain JSON-able data (what a manifest records)."""
+    return spec.model_dump(mode="json", exclude={"cites", "source"}, exclude_none=True)
 
 
 def manifest(scenario_files: list[Path], resolved: list[dict[str, Any]], settings: dict[str, Any],

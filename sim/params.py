@@ -422,11 +422,13 @@ def with_values(spec: ScenarioSpec, values: Mapping[str, Any]) -> ScenarioSpec:
     """A new validated scenario with ``values`` (dotted name -> value) set; ``spec`` is not
     changed. Raises :class:`ScenarioError` for an unknown name (did-you-mean), a value of the
     wrong kind or out of range, or a combination the schema rejects (e.g. a one-year trade
-    elasticity above the long-run one)."""
+    elasticity above the long-run one). A value set here fixes the parameter: an uncertainty the
+    scenario declares for it (``[uncertainties]``) is dropped."""
     if not values:
         return spec
     reg, file = registry(spec), spec.source or "<scenario>"
     data = spec.model_dump()
+    data["uncertainties"] = {k: v for k, v in data["uncertainties"].items() if k not in values}
     for name, value in values.items():
         if name not in reg:
             raise _unknown(spec, name, list(reg))
@@ -626,7 +628,8 @@ def table(spec: ScenarioSpec) -> list[dict[str, Any]]:
     """One row per parameter of ``spec``: ``name``, ``value`` (in this scenario),
     ``default`` (the schema's), ``unit``, ``range`` (allowed) and ``range_source``,
     ``plausible`` (a narrower documented range, if any) and ``plausible_source``, ``identified``
-    (by ``sim calibrate``) and ``source``."""
+    (by ``sim calibrate``), ``uncertainty`` (the distribution ``[uncertainties]`` declares, if
+    any) and ``source``."""
     rows = []
     for name, p in registry(spec).items():
         rows.append({
@@ -635,6 +638,7 @@ def table(spec: ScenarioSpec) -> list[dict[str, Any]]:
             "range_source": p.range_source,
             "plausible": "" if p.plausible is None else f"{p.plausible[0]:g} .. {p.plausible[1]:g}",
             "plausible_source": p.plausible_source, "identified": p.identified,
+            "uncertainty": u.text if (u := spec.uncertainties.get(name)) else "",
             "source": p.source + ("" if p.used else " Not read by this policy.")})
     return rows
 

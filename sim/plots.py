@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from sim import outcomes as oc
 from sim.metrics import BAND_QUANTILES, DITTMER
 from sim.results import Results
 
@@ -19,7 +20,7 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
            "#17becf", "#7f7f7f", "#bcbd22"]
 PATTERN_COLORS = {"menage_a_trois": "#2ca02c", "stable_marriage": "#1f77b4",
                   "romantic_triangle": "#ff7f0e", "unit_veto": "#d62728"}
-RELATION_LABEL = "relation x̄  (−1 hostile … +1 friendly)"
+RELATION_LABEL = f"relation {oc.KINDS['relation'].unit}"
 
 
 def as_dates(labels: list[str]) -> np.ndarray:
@@ -88,7 +89,7 @@ def fig_relations(res: Results) -> Figure:
 
 def fig_trade(res: Results) -> Figure:
     """Goods trade of the triangle's pairs, USD bn/yr."""
-    fig = _triangle_over_time(res, res.trade_bands, "goods trade, both directions (USD bn/yr)",
+    fig = _triangle_over_time(res, res.trade_bands, oc.KINDS["trade"].unit,
                               "Bilateral trade")
     fig.axes[0].set_ylim(0, None)
     return fig
@@ -237,7 +238,7 @@ def fig_deals(res: Results) -> Figure:
     for k, d in enumerate(res.world.decisions):
         col = PALETTE[k % len(PALETTE)]
         ax1.plot(dates, share[:, d.index], color=col, lw=2,
-                 label=d.label.replace(":", ": ").replace("_", " "))
+                 label=oc.decision_title(d.label))
         ax2.plot(dates[1:], prob[:, d.index], color=col, lw=2)
     ax1.set(ylim=(0, 1), ylabel="share of runs with the decision taken",
             title="Decisions taken so far")
@@ -265,7 +266,7 @@ def fig_patterns(res: Results) -> Figure:
     ax.stackplot(dates, shares, labels=[p.replace("_", " ") for p in DITTMER],
                  colors=[PATTERN_COLORS[p] for p in DITTMER], alpha=0.85)
     ax.set(ylim=(0, 1), ylabel="share of runs",
-           title=f"{res.world.spec.scenario.title}\nUSA–CHN–RUS triangle pattern")
+           title=f"{res.world.spec.scenario.title}\n{oc.triangle_outcome(res.world).label}")
     date_axis(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
     return fig

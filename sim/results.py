@@ -2,9 +2,12 @@
 
 - ``timeseries``: one row per run, step and directed dyad (relation, goods shipped).
 - ``states``: one row per run, step and state (bloc, mean relations, trade, decisions).
-- ``outcomes``: one row per run and step (Dittmer pattern, balanced share, decision
-  probabilities and deals made so far).
-- ``summary``: one row per run, end-of-horizon outcomes.
+- ``outcomes``: one row per run and step, a column per registered outcome
+  (:func:`outcomes_columns`: Dittmer pattern, triangle relations and trade, balanced share,
+  frustration, decisions taken and their monthly probabilities).
+- ``summary``: one row per run, registered outcomes at the horizon (:func:`summary_columns`).
+
+Every outcome column is a registered outcome of :mod:`sim.outcomes` (its ``column`` name).
 """
 
 from __future__ import annotations
@@ -14,13 +17,49 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from sim import outcomes as oc
 from sim.engine import Trajectory
 from sim.landscape import blocs_from_relations
-from sim.metrics import BAND_QUANTILES, DITTMER, balanced_share, blocs, dittmer
+from sim.metrics import BAND_QUANTILES, blocs, dittmer
+from sim.world import World
 
 
 def pair_name(a: str, b: str) -> str:
     return f"{a}-{b}"
+
+
+def _triangle_names(world: World, kinds: tuple[str, ...]) -> list[str]:
+    pairs = [pair_name(a, b) for a, b in world.key_pairs()]
+    return [f"{k}:{p}" for k in kinds for p in pairs]
+
+
+def outcomes_columns(world: World) -> list[str]:
+    """Outcomes of the ``outcomes`` table, every step: the triangle's Dittmer pattern,
+    relations and trade, the balanced share, the frustration index, each decision taken so
+    far and its monthly probability."""
+    labels = [d.label for d in world.decisions]
+    return ([oc.triangle_outcome(world).name]
+            + _triangle_names(world, ("relation", "trade"))
+            + ["balanced_share", "frustration"]
+            + [f"decision:{lab}" for lab in labels]
+            + [f"decision_probability:{lab}" for lab in labels])
+
+
+def summary_columns(world: World) -> list[str]:
+    """Outcomes of the ``summary`` table, at the horizon: the triangle's relations, trade and
+    Dittmer pattern, the balanced share, the frustration index, the two bloc splits, and per
+    decision whether and how often it was taken and the month it first was."""
+    return (_triangle_names(world, ("relation", "trade"))
+            + [oc.triangle_outcome(world).name, "balanced_share", "frustration",
+               "blocs:eigen", "blocs:landscape"]
+            + [f"{k}:{d.label}" for d in world.decisions
+               for k in ("decision", "decision_count", "decision_month")])
+
+
+def key_outcome_names(world: World) -> list[str]:
+    """The outcomes comparisons report (:meth:`Results.key_outcomes`)."""
+    return (_triangle_names(world, ("relation", "trade")) + ["balanced_share"]
+            + [f"decision:{d.label}" for d in world.decisions])
 
 
 class Results:
@@ -30,6 +69,19 @@ class Results:
         self.traj = traj
         self.world = traj.world
         self.dates = self.world.dates()
+        self._values: dict[str, np.ndarray] = {}
+
+    def value(self, name: str | oc.Outcome, steps: np.ndarray | list[int] | None = None
+              ) -> np.ndarray:
+        """A registered outcome (:func:`sim.outcomes.parse`) per run and step ``(R, T+1)``, or
+        at ``steps``; kept for the next call when all steps are asked for. Raises
+        :class:`sim.outcomes.OutcomeError` for a bad name."""
+        o = oc.parse(name, self.world)
+        if steps is not None:
+            return o.values(self.traj, steps)
+        if o.name not in self._values:
+            self._values[o.name] = o.values(self.traj)
+        return self._values[o.name]
 
     # ---------------------------------------------------------------- helpers
     def key_pairs(self) -> list[tuple[str, str]]:
@@ -37,14 +89,12 @@ class Results:
         return self.world.key_pairs()
 
     def relation(self, a: str, b: str) -> np.ndarray:
-        """Mean dyad relation ``x̄_ab``, ``(R, T+1)``."""
-        i, j = self.world.idx(a), self.world.idx(b)
-        return 0.5 * (self.traj.x[:, :, i, j] + self.traj.x[:, :, j, i])
+        """Mean dyad relation ``x̄_ab``, ``(R, T+1)`` (outcome ``relation:a-b``)."""
+        return self.value(f"relation:{a}-{b}")
 
     def trade(self, a: str, b: str) -> np.ndarray:
-        """Goods trade of the pair, both directions, USD bn/yr, ``(R, T+1)``."""
-        i, j = self.world.idx(a), self.world.idx(b)
-        return self.traj.imports[:, :, i, j] + self.traj.imports[:, :, j, i]
+        """Goods trade of the pair, both directions, USD bn/yr, ``(R, T+1)`` (``trade:a-b``)."""
+        return self.value(f"trade:{a}-{b}")
 
     @cached_property
     def dittmer_codes(self) -> np.ndarray:
@@ -52,7 +102,8 @@ class Results:
 
     @cached_property
     def balanced(self) -> np.ndarray:
-        return balanced_share(self.traj.x)
+        """Share of balanced triads among closed triads, ``(R, T+1)`` (``balanced_share``)."""
+        return self.value("balanced_share")
 
     @cached_property
     def bloc_sides(self) -> np.ndarray:
@@ -64,12 +115,8 @@ class Results:
         return blocs_from_relations(self.traj.x[:, -1], self.world.capability)
 
     def split_labels(self, sides: np.ndarray) -> np.ndarray:
-        """``"USA EU JPN | CHN RUS IND"`` per row of ±1 sides (the first state's side first;
-        ``"... (one bloc)"`` when all are on one side)."""
-        ids = np.asarray(self.world.ids)
-        return np.array([" ".join(ids[row == row[0]]) + (
-            " | " + " ".join(ids[row != row[0]]) if (row != row[0]).any() else " (one bloc)")
-            for row in sides])
+        """``"USA EU JPN | CHN RUS IND"`` per row of ±1 sides (:func:`oc.split_labels`)."""
+        return oc.split_labels(sides, self.world.ids)
 
     @cached_property
     def made(self) -> np.ndarray:
@@ -82,6 +129,12 @@ class Results:
     @property
     def runs(self) -> int:
         return int(self.traj.x.shape[0])
+
+    @property
+    def draw(self) -> np.ndarray:
+        """The parameter draw of each run, ``(R,)`` ints (all 0 when parameters are fixed)."""
+        draw = getattr(self.traj, "draw", None)
+        return np.zeros(self.runs, dtype=np.int64) if draw is None else np.asarray(draw)
 
     def relation_bands(self, a: str, b: str) -> np.ndarray:
         """5%, 25%, 50%, 75% and 95% quantiles over runs of ``x̄_ab``, ``(5, T+1)``."""
@@ -143,49 +196,35 @@ class Results:
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
+        """One row per run and step: ``run, draw, step, date`` and a column per outcome of
+        :func:`outcomes_columns` (named by its ``column``)."""
         tr = self.traj
         r, t1 = tr.x.shape[:2]
         step = np.tile(np.arange(t1), r)
         cols: dict[str, np.ndarray] = {
-            "run": np.repeat(tr.runs, t1), "step": step, "date": np.asarray(self.dates)[step],
-            "dittmer": np.asarray(DITTMER)[self.dittmer_codes.reshape(-1)],
-        }
-        cols.update({k: v.reshape(-1) for k, v in self.key_outcomes().items()})
-        prob = np.concatenate([np.full((r, 1, tr.prob.shape[2]), np.nan), tr.prob], axis=1)
-        for d in self.world.decisions:
-            cols[f"p_{d.label}"] = prob[:, :, d.index].reshape(-1)
+            "run": np.repeat(tr.runs, t1), "draw": np.repeat(self.draw, t1), "step": step,
+            "date": np.asarray(self.dates)[step]}
+        for name in outcomes_columns(self.world):
+            o = oc.parse(name)
+            cols[o.column] = np.asarray(self.value(o)).reshape(-1)
         return pd.DataFrame(cols)
 
     def key_outcomes(self) -> dict[str, np.ndarray]:
-        """The outcomes tables and comparisons report, each ``(R, T+1)``: the triangle's
-        relations and trade, the balanced share, and whether each decision was taken yet."""
-        out: dict[str, np.ndarray] = {}
-        for a, b in self.key_pairs():
-            out[f"relation_{pair_name(a, b)}"] = self.relation(a, b)
-        for a, b in self.key_pairs():
-            out[f"trade_{pair_name(a, b)}"] = self.trade(a, b)
-        out["balanced_share"] = self.balanced.astype(float)
-        for d in self.world.decisions:
-            out[f"made_{d.label}"] = (self.made[:, :, d.index] > 0).astype(float)
-        return out
+        """The outcomes comparisons report (:func:`key_outcome_names`) by table column, each
+        ``(R, T+1)``: the triangle's relations and trade, the balanced share, and whether each
+        decision was taken yet."""
+        return {oc.parse(n).column: self.value(n) for n in key_outcome_names(self.world)}
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        tr, w = self.traj, self.world
-        cols: dict[str, np.ndarray] = {"run": tr.runs}
-        for a, b in self.key_pairs():
-            cols[f"relation_{pair_name(a, b)}"] = self.relation(a, b)[:, -1]
-        for a, b in self.key_pairs():
-            cols[f"trade_{pair_name(a, b)}"] = self.trade(a, b)[:, -1]
-        cols["dittmer"] = np.asarray(DITTMER)[self.dittmer_codes[:, -1]]
-        cols["balanced_share"] = self.balanced[:, -1]
-        cols["eigen_blocs"] = self.split_labels(self.bloc_sides[:, -1])
-        cols["landscape_blocs"] = self.split_labels(self.landscape_sides)
-        for d in w.decisions:
-            cols[f"made_{d.label}"] = self.made[:, -1, d.index]
-            first = np.argmax(tr.fired[:, :, d.index], axis=1).astype(float)
-            first[~tr.fired[:, :, d.index].any(axis=1)] = np.nan
-            cols[f"first_month_{d.label}"] = first
+        """One row per run: ``run``, ``draw`` (its parameter draw) and the outcomes of
+        :func:`summary_columns` at the horizon (named by their ``column``)."""
+        horizon = [len(self.dates) - 1]
+        cols: dict[str, np.ndarray] = {"run": self.traj.runs, "draw": self.draw}
+        for name in summary_columns(self.world):
+            o = oc.parse(name)
+            cols[o.column] = (self._values[o.name][:, -1] if o.name in self._values
+                              else self.value(o, horizon)[:, 0])
         return pd.DataFrame(cols)
 
     def median_relations(self, step: int = -1) -> pd.DataFrame:

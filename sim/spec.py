@@ -340,6 +340,65 @@ class Concede(Strict):
 Policy = Annotated[GrantAsk | Escalate | Concede, Field(discriminator="rule")]
 
 
+DISTRIBUTIONS = ("uniform", "normal", "lognormal", "triangular", "fixed")
+"""``dist`` of an ``[uncertainties]`` entry (``fixed``: no uncertainty, the scenario's value)."""
+DIST_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "uniform": (("lo", "hi"), ()),
+    "triangular": (("lo", "mode", "hi"), ()),
+    "normal": (("mean", "sd"), ("lo", "hi")),
+    "lognormal": (("median", "sdlog"), ("lo", "hi")),
+    "fixed": ((), ()),
+    "calibration": ((), ()),
+}
+"""Required and optional numbers of each distribution (``calibration``: ``from = ...``)."""
+
+
+class Uncertainty(Strict):
+    """One entry of ``[uncertainties]``: the distribution of one registered parameter, with its
+    source. ``uniform`` (lo, hi), ``triangular`` (lo, mode, hi), ``normal`` (mean, sd) and
+    ``lognormal`` (median, sdlog: the sd of the natural log) truncated to ``[lo, hi]`` (default:
+    the parameter's allowed range), ``from = "calibration"`` (joint draws from ``sim
+    calibrate``'s estimate and covariance) or ``fixed`` (none: the scenario's value). Which keys a
+    distribution takes and whether it can be sampled is checked by
+    :func:`sim.uncertainty.check_uncertainties`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    dist: Literal["uniform", "normal", "lognormal", "triangular", "fixed"] | None = None
+    from_: Literal["calibration"] | None = Field(None, alias="from")
+    lo: float | None = None
+    hi: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sdlog: float | None = None
+    cite: str | None = Field(None, description="where the distribution comes from (required)")
+
+    @property
+    def kind(self) -> str:
+        """``uniform`` ... ``fixed``, or ``calibration`` for ``from = "calibration"``."""
+        return self.from_ or self.dist or ""
+
+    @property
+    def text(self) -> str:
+        """The distribution in a few words: ``triangular(0.5, 1, 1.5)``, ``from calibration``."""
+        if self.kind in ("calibration", "fixed", ""):
+            return {"calibration": "from calibration (joint)", "fixed": "fixed"}.get(self.kind, "")
+        keys = {"uniform": ("lo", "hi"), "triangular": ("lo", "mode", "hi"),
+                "normal": ("mean", "sd"), "lognormal": ("median", "sdlog")}[self.kind]
+        text = f"{self.kind}({', '.join(f'{getattr(self, k):g}' for k in keys)})"
+        if self.kind in ("normal", "lognormal") and (self.lo, self.hi) != (None, None):
+            lo, hi = ("" if v is None else f"{v:g}" for v in (self.lo, self.hi))
+            text += f" in [{lo or '..'}, {hi or '..'}]"
+        return text
+
+
+UNCERTAINTY_FIELDS = frozenset(f.alias or k for k, f in Uncertainty.model_fields.items())
+"""Keys of an ``[uncertainties]`` entry (a table with any of them is an entry, not a level of a
+dotted name)."""
+
+
 class Initial(Strict):
     """``[initial]``: stocks already built up at the start (pairs as in ``[relations]``)."""
 
@@ -366,6 +425,9 @@ class ScenarioSpec(Strict):
     mechanisms: Mechanisms = Mechanisms()
     events: list[Event] = []
     policies: list[Policy] = Field([], max_length=16, description="at most 16 (sim.seeds.SLOTS)")
+    uncertainties: dict[str, Uncertainty] = Field(
+        {}, description="distribution of registered parameters (dotted names, sim params), "
+        "drawn per parameter draw of an ensemble (sim.uncertainty)")
     # bookkeeping, filled by the loader
     cites: dict[str, str] = {}
     source: str = ""
@@ -388,13 +450,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     raw = _read_merged(path, chain=())
     if overrides:
+        overrides = flatten_uncertainties(overrides, "overrides")
         check_pair_keys(overrides, "overrides")
-        raw = merge_tables(raw, overrides)
+        raw = _drop_overridden(merge_tables(raw, overrides), raw, overrides)
     return _validate(raw, path)
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<dict>") -> ScenarioSpec:
     """Validate an in-memory scenario (same rules as a file, no ``extends``)."""
+    data = flatten_uncertainties(data, source)
     check_pair_keys(data, source)
     return _validate(data, source)
 
@@ -407,6 +471,10 @@ def _validate(raw: dict[str, Any], file: str | Path) -> ScenarioSpec:
     except ValidationError as err:
         raise _to_scenario_error(err, file, plain) from None
     check_references(spec, file)
+    if spec.uncertainties:
+        from sim.uncertainty import check_uncertainties  # needs the registry (sim.params)
+
+        check_uncertainties(spec, file)
     return spec
 
 
@@ -493,7 +561,7 @@ def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[-1], "scenario.extends", path.name, f"no cycle ({loop})")
-    raw = read_toml(given)
+    raw = flatten_uncertainties(read_toml(given), given)
     check_pair_keys(raw, given)
     meta = raw.get("scenario", {})
     refs = _plain(meta.get("extends")) if isinstance(meta, dict) else None
@@ -524,7 +592,7 @@ def _overlay(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     child = dict(child)
     replace = bool(_plain(child.get("scenario", {}).get("replace_events", False)))
     child_events = child.pop("events", [])
-    merged = merge_tables(parent, child)
+    merged = _drop_overridden(merge_tables(parent, child), parent, child)
     merged["events"] = (
         child_events
         if replace
@@ -550,13 +618,97 @@ def merge_tables(base: dict[str, Any], over: dict[str, Any], _path: str = "") ->
         out = _drop_replaced_pairs(out, over)
     for key, val in over.items():
         sub = f"{_path}.{key}" if _path else str(key)
-        if isinstance(val, dict) and isinstance(out.get(key), dict) and not _is_cited(val):
+        if (isinstance(val, dict) and isinstance(out.get(key), dict) and not _is_cited(val)
+                and _path != "uncertainties"):  # an uncertainty entry is replaced whole
             out[key] = merge_tables(out[key], val, sub)
         elif key in _LIST_IDENTITY and isinstance(val, list) and isinstance(out.get(key), list):
             out[key] = _merge_list(out[key], val, _LIST_IDENTITY[key])
         else:
             out[key] = val
     return out
+
+
+def flatten_uncertainties(raw: dict[str, Any], file: str | Path) -> dict[str, Any]:
+    """``raw`` with ``[uncertainties]`` keyed by dotted names: ``anchor.rate = {...}`` (which
+    TOML reads as nested tables) becomes ``"anchor.rate" = {...}``, as if quoted. A table holding
+    any key of an entry (``dist``, ``from``, ``lo``, ``cite``, ...) is an entry. Raises
+    :class:`ScenarioError` for one name written twice (quoted and nested)."""
+    table = raw.get("uncertainties") if isinstance(raw, dict) else None
+    if not isinstance(table, dict):
+        return raw
+    flat: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, val in node.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(val, dict) and val and not set(val) & UNCERTAINTY_FIELDS:
+                walk(val, name)
+            elif name in flat:
+                raise ScenarioError(file, f"uncertainties.{toml_text(Key(name))}", Key(name),
+                                    "one entry per parameter (it is written twice)")
+            else:
+                flat[name] = val
+
+    walk(table, "")
+    return {**raw, "uncertainties": flat}
+
+
+def _set_parameters(raw: dict[str, Any], policies: list[Any]) -> set[str]:
+    """Dotted names (:mod:`sim.params`) of the parameters a file's ``raw`` tables give a value:
+    ``[mechanisms]`` keys, ``pressure_scale`` entries, keys of ``[[states]]`` and of
+    ``[[policies]]`` (by their label among the merged ``policies``)."""
+    out: set[str] = set()
+    mech = raw.get("mechanisms")
+    for group, node in (mech.items() if isinstance(mech, dict) else ()):
+        for key, val in (node.items() if isinstance(node, dict) else ()):
+            if group == "events" and key == "pressure_scale" and isinstance(val, dict):
+                out |= {f"events.pressure_scale.{sid}" for sid in val}
+            else:
+                out.add(f"{group}.{key}")
+    for state in raw.get("states") or []:
+        if isinstance(state, dict):
+            out |= {f"states.{_plain(state.get('id'))}.{key}" for key in state}
+    labels = _policy_labels(policies)
+    for pol in raw.get("policies") or []:
+        try:
+            label = labels.get(_policy_identity(pol)) if isinstance(pol, dict) else None
+        except TypeError:  # an unhashable identity: validation reports it
+            label = None
+        if label is not None:
+            out |= {f"policies.{label}.{key}" for key in pol}
+    return out
+
+
+def _policy_labels(policies: list[Any]) -> dict[tuple[Any, ...], str]:
+    """Decision label of each raw policy, by identity (``{}`` if a policy lacks what a label
+    needs: validation reports it)."""
+    from types import SimpleNamespace
+
+    from sim.world import policy_labels  # sim.world imports this module
+
+    try:
+        plain = [SimpleNamespace(**{k: _plain(v) for k, v in p.items()}) for p in policies]
+        return dict(zip((_policy_identity(p) for p in policies), policy_labels(plain),
+                        strict=True))
+    except (AttributeError, TypeError):
+        return {}
+
+
+def _drop_overridden(merged: dict[str, Any], parent: dict[str, Any], child: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """``merged`` without the parent's uncertainty for any parameter ``child`` gives a value
+    and declares none for: an explicit value in a child (or a later parent, or overrides) fixes
+    the parameter."""
+    inherited = parent.get("uncertainties")
+    if not isinstance(inherited, dict) or not inherited:
+        return merged
+    own = child.get("uncertainties") if isinstance(child.get("uncertainties"), dict) else {}
+    policies = merged.get("policies") if isinstance(merged.get("policies"), list) else []
+    gone = (_set_parameters(child, policies) & set(inherited)) - set(own)
+    if not gone:
+        return merged
+    kept = {k: v for k, v in merged["uncertainties"].items() if k not in gone}
+    return {**merged, "uncertainties": kept}
 
 
 def pair_identity(key: Any) -> tuple[str, str, str] | None:
@@ -673,12 +825,13 @@ def _unwrap(node: Any, path: str, cites: dict[str, str], file: str | Path) -> An
             cites[path] = node["cite"]
         return node["value"]
     if isinstance(node, dict):
+        entry = path.startswith("uncertainties.")  # an entry keeps its cite (a field of it)
         if isinstance(node.get("cite"), str) and path:
             cites[path] = node["cite"]
         return {
             k: _unwrap(v, f"{path}.{k}" if path else k, cites, file)
             for k, v in node.items()
-            if not (k == "cite" and path)
+            if not (k == "cite" and path and not entry)
         }
     if isinstance(node, list):
         return [_unwrap(v, f"{path}[{i}]", cites, file) for i, v in enumerate(node)]
@@ -729,7 +882,7 @@ def _allowed_keys(loc: tuple[Any, ...], plain: dict[str, Any]) -> list[str]:
     """Field names of the model that owns the key at ``loc`` (for did-you-mean)."""
     model, _ = _field_at(loc[:-1], plain)
     fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
-    return [k for k in fields if k not in ("cites", "source")]
+    return [f.alias or k for k, f in fields.items() if k not in ("cites", "source")]
 
 
 def _field_at(parts: tuple[Any, ...], plain: Any) -> tuple[Any, list[Any]]:

@@ -10,7 +10,8 @@ from conftest import BASELINE, SCENARIOS
 from sim.cli import main
 from sim.output import compare_folders
 
-EXPECTED = {"timeseries.csv", "states.csv", "outcomes.csv", "summary.csv", "manifest.json"}
+EXPECTED = {"timeseries.csv", "states.csv", "outcomes.csv", "summary.csv", "manifest.json",
+            "draws.csv"}  # the baseline declares [uncertainties]: one row per parameter draw
 FIGURES = {"relations.png", "heatmap.png", "triangle.png", "trade.png", "deals.png",
            "patterns.png"}
 
@@ -122,7 +123,7 @@ def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
                  "--out", str(out), "--quiet", "--workers", "1"]) == 0
     files = {p.name for p in out.iterdir() if p.is_file()}
     assert files == {"stats.csv", "summary_stats.csv", "decisions.csv", "runs.parquet",
-                     "manifest.json"}
+                     "manifest.json", "draws.csv"}
     assert {p.name for p in (out / "figures").iterdir()} == {"relations.png", "trade.png",
                                                             "deals.png"}
     rows = pd.read_parquet(out / "runs.parquet")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from conftest import BASELINE
 from matplotlib.figure import Figure
 
 import sim
+from sim import effects, pairing
 from sim.cli import main
 from sim.comparison import CompareError, Comparison, compare, table_markdown
 from sim.engine import Trajectory
@@ -80,7 +85,16 @@ CHILDREN = {
         ask = "military_hardware"
         enabled = false
     """,
+    # the baseline with three uncertain parameters (the reference of the draws tests)
+    "ubase": """
+        [uncertainties]
+        "anchor.w_ideology" = { dist = "uniform", lo = 0.2, hi = 1.5, cite = "test" }
+        "noise.sigma" = { dist = "uniform", lo = 0.005, hi = 0.03, cite = "test" }
+        "events.shock_scale" = { dist = "uniform", lo = 0.0, hi = 0.2, cite = "test" }
+    """,
 }
+# children of "ubase" (same uncertainties, inherited)
+UCHILDREN = {"uhostile": CHILDREN["hostile"], "ulate": CHILDREN["late"]}
 LATE_STEP = 12  # 2025-05 is month 12 after 2024-05
 
 
@@ -95,12 +109,27 @@ def scen(tmp_path_factory) -> dict[str, Path]:
                 f'title = "Test child {name}"\n' + textwrap.dedent(body))
         paths[name] = folder / f"{name}.toml"
         paths[name].write_text(text)
+    for name, body in UCHILDREN.items():
+        text = (f'[scenario]\nextends = "ubase.toml"\nname = "{name}"\n'
+                f'title = "Test child {name}"\n' + textwrap.dedent(body))
+        paths[name] = folder / f"{name}.toml"
+        paths[name].write_text(text)
     return paths
 
 
 @pytest.fixture(scope="module")
 def hostile(scen) -> Comparison:
     return compare([scen["baseline"], scen["hostile"]], runs=RUNS, seed=5)
+
+
+DRAWS, PER_DRAW = 8, 3
+
+
+@pytest.fixture(scope="module")
+def drawn(scen) -> Comparison:
+    """Three scenarios under DRAWS parameter draws of PER_DRAW runs each."""
+    return compare([scen["ubase"], scen["uhostile"], scen["ulate"]], draws=DRAWS,
+                   runs_per_draw=PER_DRAW, seed=5)
 
 
 def rows(table: pd.DataFrame, scenario: str) -> pd.DataFrame:
@@ -181,7 +210,10 @@ def test_policy_override_and_missing_decision(scen):
     assert nopipe.loc[key, "mean"] == 0 and base.loc[key, "mean"] > 0
     # paired: every run of the child lacks the deal, so the difference is minus the baseline's
     assert nopipe.loc[key, "mean_diff"] == pytest.approx(-base.loc[key, "mean"])
-    assert c.notes == []  # disabling or adding a policy keeps every draw paired
+    # disabling or adding a policy keeps every random draw paired
+    assert all(p.streams and not p.reasons for p in c.pairings.values())
+    # a value the child sets itself is not drawn (said so), whatever the baseline declares
+    assert all("pipeline.hazard" in n for n in c.notes if n.startswith("nopipe"))
     # a disabled decision never fires, and stays paired with the reference's runs
     mil = nomil.loc["made_CHN:military_hardware"]
     assert mil["mean"] == 0 and mil["pairs"] == RUNS
@@ -244,6 +276,167 @@ def test_needs_two_distinct_scenarios(scen):
         compare([scen["baseline"], scen["baseline"]], runs=2)
 
 
+# ------------------------------------------------------------------------------ effects
+
+
+def test_effect_stats_on_known_numbers():
+    """Two draws of two runs: e = (1, 3); the formulas of docs (ISSUE9 plan) by hand."""
+    s = effects.effect_stats(np.array([0.0, 2.0, 3.0, 3.0]), np.array([0, 0, 1, 1]))
+    assert (s["runs"], s["draws"], s["mean"]) == (4, 2, 2.0)
+    half = effects.Z95 * np.std([1.0, 3.0], ddof=1) / np.sqrt(2)
+    assert (s["mc_lo"], s["mc_hi"]) == pytest.approx((2.0 - half, 2.0 + half))
+    assert (s["param_lo"], s["param_hi"]) == pytest.approx((1.1, 2.9))
+    assert s["sign_share"] == 1.0
+    # one draw of three against the mean's sign; draws of unequal size are averaged per draw
+    s = effects.effect_stats(np.array([-1.0, 2.0, 4.0, 3.0]), np.array([5, 7, 7, 9]))
+    assert s["draws"] == 3 and s["mean"] == pytest.approx((-1 + 3 + 3) / 3)
+    assert s["sign_share"] == pytest.approx(2 / 3)
+    assert list(effects.per_draw(np.array([1.0, 2.0, 4.0]), np.array([2, 0, 2]))) == [2.0, 2.5]
+    with pytest.raises(ValueError, match="same"):
+        effects.per_draw(np.ones(3), np.zeros(2))
+
+
+def test_effect_stats_with_fixed_parameters_use_the_runs_and_leave_draws_blank():
+    d = np.array([1.0, 2.0, 3.0, 6.0])
+    s = effects.effect_stats(d)
+    half = effects.Z95 * d.std(ddof=1) / 2
+    assert s["draws"] == 1 and (s["mc_lo"], s["mc_hi"]) == pytest.approx((3 - half, 3 + half))
+    assert np.isnan(s["param_lo"]) and np.isnan(s["param_hi"]) and np.isnan(s["sign_share"])
+    assert np.isnan(effects.effect_stats(np.empty(0))["mean"])
+
+
+def test_effects_table_reports_12_36_months_and_horizon_on_both_scales(hostile):
+    e = hostile.effects
+    assert list(e.columns) == effects.EFFECT_COLUMNS
+    usa_chn = e[(e.scenario == "hostile") & (e.outcome == "relation_USA-CHN")]
+    assert list(usa_chn["month"]) == [12, 36, 72] * 2
+    assert list(usa_chn["scale"]) == ["relation"] * 3 + ["latent"] * 3
+    assert list(usa_chn["horizon"]) == [False, False, True] * 2
+    assert set(e[e.outcome == "trade_USA-CHN"]["scale"]) == {"trade"}
+    assert "baseline" not in set(e["scenario"])
+    ref, alt = hostile.results["baseline"], hostile.results["hostile"]
+    for row in usa_chn.itertuples():
+        x, y = alt.relation("USA", "CHN")[:, row.month], ref.relation("USA", "CHN")[:, row.month]
+        if row.scale == "latent":  # artanh, the bounds ±1 clipped to 1 - 1e-12
+            x, y = (np.arctanh(np.clip(v, -1 + 1e-12, 1 - 1e-12)) for v in (x, y))
+        want = effects.effect_stats(x - y, pairing.draw_index(alt.traj))
+        assert row.mean == pytest.approx(want["mean"]) and row.mc_lo == pytest.approx(
+            want["mc_lo"])
+    # the horizon row on the relation scale is the table's mean paired difference
+    horizon = usa_chn[usa_chn.horizon & (usa_chn.scale == "relation")].iloc[0]
+    table = rows(hostile.table, "hostile")
+    assert horizon["mean"] == pytest.approx(table.loc["relation_USA-CHN", "mean_diff"])
+    assert horizon["mean"] < 0 and horizon["paired"]
+
+
+def test_scenarios_share_the_parameter_draws_and_effects_are_per_draw(drawn):
+    ref, alt = drawn.results["ubase"], drawn.results["uhostile"]
+    assert drawn.draws == DRAWS and drawn.runs == DRAWS * PER_DRAW and drawn.notes == []
+    assert np.array_equal(ref.traj.draw, np.repeat(np.arange(DRAWS), PER_DRAW))
+    for name in ("anchor.w_ideology", "noise.sigma", "events.shock_scale"):
+        values = ref.traj.params[name]
+        assert np.array_equal(values, alt.traj.params[name]), name
+        assert np.unique(values).size == DRAWS  # one value per draw, shared by its runs
+    e = drawn.effects.set_index(["scenario", "outcome", "scale", "month"])
+    row = e.loc[("uhostile", "relation_USA-CHN", "relation", 72)]
+    diff = alt.relation("USA", "CHN")[:, -1] - ref.relation("USA", "CHN")[:, -1]
+    per_draw = diff.reshape(DRAWS, PER_DRAW).mean(axis=1)
+    assert row["draws"] == DRAWS and row["mean"] == pytest.approx(per_draw.mean())
+    half = effects.Z95 * per_draw.std(ddof=1) / np.sqrt(DRAWS)
+    assert row["mc_hi"] - row["mean"] == pytest.approx(half)
+    assert (row["param_lo"], row["param_hi"]) == pytest.approx(
+        tuple(np.quantile(per_draw, [0.05, 0.95])))
+    assert row["sign_share"] == pytest.approx(np.mean(np.sign(per_draw) == np.sign(
+        per_draw.mean())))
+    # the same scenario until month 12: every draw's effect is exactly zero there
+    late = e.loc[("ulate", "relation_USA-CHN", "relation", 12)]
+    assert late["mean"] == 0 and late["param_lo"] == late["param_hi"] == 0
+    md = drawn.effects_markdown()
+    assert f"{DRAWS} parameter draws × {PER_DRAW} runs per draw" in md
+    assert not re.search(r"\bnan\b", md, flags=re.IGNORECASE)
+
+
+def test_runs_that_are_not_paired_are_reported_and_drawn_as_such(hostile):
+    """Another master seed: run i no longer shares random streams; every output says so."""
+    ref, alt = hostile.results["baseline"], hostile.results["hostile"]
+    other = Results(Trajectory(alt.traj.world, 99, alt.traj.runs, alt.traj.x, alt.traj.imports,
+                               alt.traj.prob, alt.traj.fired))
+    c = Comparison({"baseline": ref, "hostile": other})
+    assert not c.pairings["hostile"].streams and hostile.pairings["hostile"].streams
+    assert c.unpaired() == ["hostile"] and hostile.unpaired() == []
+    assert any("master seed 99" in n for n in c.notes)
+    assert not c.effects["paired"].any() and hostile.effects["paired"].all()
+    title = c.fig_differences()._suptitle.get_text()
+    assert "NOT paired" in title and not title.startswith("Paired")
+    assert hostile.fig_differences()._suptitle.get_text().startswith("Paired difference")
+    legend = [t.get_text() for t in c.fig_differences().legends[0].get_texts()]
+    assert legend == ["hostile (NOT paired)"]
+    assert "NOT paired" in c.markdown() and "NOT PAIRED" in c.effects_markdown()
+
+
+def test_difference_panels_of_one_kind_share_the_y_scale(hostile):
+    fig = hostile.fig_differences()
+    limits = {ax.get_title(): ax.get_ylim() for ax in fig.axes}
+    rel = [v for k, v in limits.items() if k.endswith("relation")]
+    trade = [v for k, v in limits.items() if k.endswith("trade")]
+    assert len(rel) == 3 and len(set(rel)) == 1
+    assert len(trade) == 2 and len(set(trade)) == 1
+    # the hostile child moves USA-CHN far more than CHN-RUS: the shared scale shows it
+    e = hostile.effects.set_index(["scenario", "outcome", "scale", "month"])
+    big = abs(e.loc[("hostile", "relation_USA-CHN", "relation", 12), "mean"])
+    small = abs(e.loc[("hostile", "relation_CHN-RUS", "relation", 12), "mean"])
+    assert big > 10 * small and rel[0][1] - rel[0][0] >= big
+
+
+def test_pattern_figure_is_a_sentence_when_one_pattern_holds_throughout(hostile):
+    fig = hostile.fig_patterns()
+    codes = {n: np.unique(r.dittmer_codes) for n, r in hostile.results.items()}
+    assert all(len(c) == 1 and c[0] == codes["baseline"][0] for c in codes.values())
+    (ax,) = fig.axes
+    assert not ax.collections and "in every run of every scenario" in ax.texts[0].get_text()
+    # one scenario leaves the pattern for a while: panels, that scenario's a stack plot
+    ref, alt = hostile.results["baseline"], hostile.results["hostile"]
+    moved = Results(alt.traj)
+    changed = alt.dittmer_codes.copy()
+    changed[: RUNS // 2, 10:20] = 0
+    moved.__dict__["dittmer_codes"] = changed
+    fig = Comparison({"baseline": ref, "hostile": moved}).fig_patterns()
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    assert panels["hostile"].collections and not panels["baseline (reference)"].collections
+    assert "in every run" in panels["baseline (reference)"].texts[0].get_text()
+
+
+def test_scenario_doc_effects_carry_their_intervals_and_sign_shares():
+    """docs/SCENARIOS.md: every generated block is filled, and every effect under the draws in
+    the at-a-glance and per-scenario tables reads mean ±MC [90% of draws] sign share."""
+    text = (BASELINE.parents[1] / "docs" / "SCENARIOS.md").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"<!-- BEGIN generated: ([\w-]+) -->\n(.*?)<!-- END generated: "
+                             r"\1 -->", text, flags=re.DOTALL))
+    assert len(blocks) >= 20 and all(body.strip() for body in blocks.values())
+    effect = re.compile(r"^[+−]\d+\.\d+ ±\d+\.\d+ \[[+−]\d+\.\d+, [+−]\d+\.\d+\] \d+%"
+                        r"( \(\d+% zero\))?$")
+    checked = 0
+    for name, body in blocks.items():
+        if not (name.startswith("scenario-") or name == "glance"):
+            continue
+        for line in body.splitlines()[2:]:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            for c in cells[2:5] if name.startswith("scenario-") else cells[1:]:
+                assert effect.match(c), (name, c)
+                checked += 1
+    assert checked >= 9 * 3 * 10
+
+
+def test_reporting_modules_do_not_import_the_api():
+    """Data flows one way: pairing, effects, figures, comparison and hypotheses sit below
+    sim.api (which the CLI and notebooks use)."""
+    code = ("import sys, sim.pairing, sim.effects, sim.compare_figures, sim.comparison, "
+            "sim.hypotheses; print('sim.api' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 # ------------------------------------------------------------------------------ CLI
 
 
@@ -253,9 +446,13 @@ def test_cli_writes_folder_and_refuses_non_empty(scen, tmp_path, monkeypatch, ca
             "3", "--quiet"]
     assert main(argv) == 0
     out = tmp_path / "outputs" / "compare-baseline-vs-hostile"
-    assert "USA-CHN" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "USA–CHN relation" in printed and "MC 95% CI" in printed and "latent" in printed
     files = {p.name for p in out.iterdir() if p.is_file()}
-    assert files == {"table.csv", "table.md", "outcomes.csv", "patterns.csv", "manifest.json"}
+    assert files == {"table.csv", "table.md", "outcomes.csv", "patterns.csv", "manifest.json",
+                     "effects.csv", "effects.md", "draws.csv"}
+    eff = pd.read_csv(out / "effects.csv")
+    assert list(eff.columns) == effects.EFFECT_COLUMNS and set(eff["scenario"]) == {"hostile"}
     assert {p.stem for p in (out / "figures").glob("*.png")} == FIGURES
     table = pd.read_csv(out / "table.csv")
     assert list(table.columns) == COLUMNS and set(table["scenario"]) == {"baseline", "hostile"}
@@ -267,7 +464,15 @@ def test_cli_writes_folder_and_refuses_non_empty(scen, tmp_path, monkeypatch, ca
     assert [s["scenario"]["name"] for s in man["resolved_scenarios"]] == ["baseline", "hostile"]
     assert {Path(f["path"]).name for f in man["scenario_files"]} == {"baseline.toml",
                                                                       "hostile.toml"}
-    assert "table.md" in man["files"]
+    assert "table.md" in man["files"] and "draws.csv" in man["files"]
+    # the draws every scenario shared are recorded: the file and its hash in the manifest
+    unc = man["settings"]["uncertainty"]
+    draws = pd.read_csv(out / "draws.csv")
+    assert len(draws) == unc["draws"] == man["settings"]["draws"] == 6  # --runs 6: 6 draws
+    assert list(draws.columns[1:]) == unc["parameters"] and len(unc["parameters"]) > 10
+    digest = hashlib.sha256(json.dumps(unc["parameters"]).encode())
+    digest.update(np.ascontiguousarray(draws.iloc[:, 1:].to_numpy(), dtype="<f8").tobytes())
+    assert unc["draws_sha256"] == digest.hexdigest()
 
     before = (out / "table.csv").read_bytes()
     assert main(argv) == 2
@@ -276,6 +481,19 @@ def test_cli_writes_folder_and_refuses_non_empty(scen, tmp_path, monkeypatch, ca
     assert main([*argv, "--force", "--seed", "4"]) == 0
     assert json.loads((out / "manifest.json").read_text())["settings"]["seed"] == 4
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_cli_fixed_params_runs_noise_only_and_says_so(scen, tmp_path, capsys):
+    out = tmp_path / "fixed"
+    assert main(["compare", str(scen["baseline"]), str(scen["hostile"]), "--fixed-params",
+                 "--runs", "5", "--seed", "3", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "parameters fixed (one draw)" in printed and "x 5 runs" in printed
+    assert not (out / "draws.csv").exists()
+    eff = pd.read_csv(out / "effects.csv")
+    assert (eff["draws"] == 1).all() and eff["param_lo"].isna().all()
+    unc = json.loads((out / "manifest.json").read_text())["settings"]["uncertainty"]
+    assert unc["fixed_params"] is True and unc["parameters"] == []
 
 
 def test_cli_bad_input_exit_2_and_nothing_written(scen, tmp_path, capsys):
