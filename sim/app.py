@@ -98,6 +98,8 @@ def Decisions(model: AlignmentModel) -> None:
         html(tag="p", children=[title, shown.status])
         html(tag="p", children=[shown.relations])
         html(tag="ul", children=[html(tag="li", children=[row]) for row in shown.rows])
+        html(tag="p", class_="caption",
+             children=["A new scenario or seed takes effect when you press Reset."])
 
 
 def model_params() -> dict[str, dict]:

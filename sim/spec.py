@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -50,6 +51,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.events import EVENT_TYPES
+from sim.resources import ResourceError, scenarios_dir
 
 YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
 STATE_ID = r"^[A-Z][A-Z0-9_]{1,11}$"
@@ -131,6 +133,20 @@ class ScenarioError(Exception):
         super().__init__(f"{self.file}{where}: got {toml_text(value)}; expected {expected}")
 
 
+def _calendar(text: str) -> str:
+    """A ``YYYY-MM-DD`` date must exist (no 30 February). Raises a ``calendar_date`` error."""
+    if len(text) == 10:
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            raise PydanticCustomError("calendar_date", "a date that exists") from None
+    return text
+
+
+Month = Annotated[str, Field(pattern=YEAR_MONTH), AfterValidator(_calendar)]
+"""A month ``YYYY-MM`` (or a day ``YYYY-MM-DD`` of it) that exists in the calendar."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -146,7 +162,7 @@ class Meta(Strict):
     ]
     title: str
     description: str = ""
-    start: Annotated[str, Field(pattern=YEAR_MONTH, description="first month, YYYY-MM")]
+    start: Annotated[Month, Field(description="first month, YYYY-MM")]
     months: Annotated[int, Field(ge=1, le=600, description="horizon in monthly steps")]
     seed: int = Field(0, ge=0, lt=2**63, description="default master seed")
     extends: str | list[str] | None = None
@@ -249,7 +265,7 @@ class Event(Strict):
     """One timed event from the event library (``sim.events.EVENT_TYPES``)."""
 
     type: str
-    date: Annotated[str, Field(pattern=YEAR_MONTH)]
+    date: Month
     id: str | None = Field(None, description="lets a child scenario change or disable it")
     enabled: bool = True
     actor: str | list[str]
@@ -574,16 +590,32 @@ def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         )
     merged: dict[str, Any] = {}
     for ref in refs:
-        parent_path = path.parent / ref
-        if not parent_path.is_file():
+        parent_path = _parent_file(path, ref)
+        if parent_path is None:
             raise ScenarioError(
                 given,
                 "scenario.extends",
                 ref,
-                f"a scenario file relative to {path.name} (not found: {parent_path})",
+                f"a scenario file relative to {path.name} (not found: {path.parent / ref}) "
+                "or the name of a shipped scenario (sim list)",
             )
         merged = _overlay(merged, _read_merged(parent_path, (*chain, path)))
     return _overlay(merged, raw)
+
+
+def _parent_file(path: Path, ref: str) -> Path | None:
+    """The file ``extends = ref`` names: relative to ``path``'s folder first, else a shipped
+    scenario by bare name (``"baseline"`` or ``"baseline.toml"``); None if neither exists."""
+    local = path.parent / ref
+    if local.is_file():
+        return local
+    if Path(ref).name != ref:
+        return None
+    try:
+        shipped = scenarios_dir() / (ref if ref.endswith(".toml") else f"{ref}.toml")
+    except ResourceError:
+        return None
+    return shipped if shipped.is_file() else None
 
 
 def _overlay(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -1011,6 +1043,9 @@ def _to_scenario_error(
             "at most", ctx.get("max_length"))
         return ScenarioError(file, path, Shown(f"{ctx.get('actual_length')} entries"),
                              f"{bound[0]} {bound[1]} entries")
+    if kind == "calendar_date":
+        return ScenarioError(file, path, value, 'a date that exists in the calendar, "YYYY-MM" '
+                             'or "YYYY-MM-DD" (e.g. "2025-02-28")')
     if kind == "string_pattern_mismatch":
         return ScenarioError(file, path, value,
                              PATTERN_TEXT.get(ctx.get("pattern"), "text of another form"))

@@ -309,3 +309,23 @@ def test_trade_pair_precedence(write_scenario):
     w = World.from_spec(load_scenario(write_scenario(text)))
     c, r = w.idx("CHN"), w.idx("RUS")
     assert (w.imports0[r, c], w.imports0[c, r]) == (80.0, 55.0)  # imports[i, j]: i buys from j
+
+
+@pytest.mark.parametrize("day", ["2025-02-30", "2025-04-31", "2023-02-29"])
+def test_dates_that_do_not_exist_are_one_clear_line(small, day, capsys):
+    from sim.cli import main
+
+    text = small.read_text().replace('date = "2024-03"', f'date = "{day}"')
+    small.write_text(text)
+    assert main(["validate", str(small)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "events[0].date" in err and day in err
+    assert "exists in the calendar" in err
+
+
+def test_a_user_file_extends_a_shipped_scenario_by_name(write_scenario):
+    for ref in ("baseline", "baseline.toml"):
+        child = write_scenario(f'[scenario]\nextends = "{ref}"\nname = "mine"\ntitle = "Mine"\n',
+                               "mine.toml")
+        spec = load_scenario(child)
+        assert spec.scenario.name == "mine" and len(spec.states) >= 6
