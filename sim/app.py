@@ -61,6 +61,9 @@ class DashboardModel(AlignmentModel):
         super().__init__(titles[title], rng=rng)
 
 
+RESET_HINT = "A new scenario or seed takes effect when you press Reset."
+
+
 class Panel(NamedTuple):
     """What the decisions panel shows."""
 
@@ -71,7 +74,7 @@ class Panel(NamedTuple):
 
     def text(self) -> str:
         """The panel as plain text, one paragraph or list item a line."""
-        return "\n".join([self.title + self.status, self.relations, *self.rows])
+        return "\n".join([self.title + self.status, self.relations, *self.rows, RESET_HINT])
 
 
 def panel(model: AlignmentModel) -> Panel:
@@ -99,7 +102,7 @@ def Decisions(model: AlignmentModel) -> None:
         html(tag="p", children=[shown.relations])
         html(tag="ul", children=[html(tag="li", children=[row]) for row in shown.rows])
         html(tag="p", class_="caption",
-             children=["A new scenario or seed takes effect when you press Reset."])
+             children=[RESET_HINT])
 
 
 def model_params() -> dict[str, dict]:
