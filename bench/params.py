@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,6 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from ensemble import machine  # noqa: E402  (bench/ensemble.py: the machine record)
 
 from sim.engine import simulate  # noqa: E402
 from sim.ensemble import run_ensemble  # noqa: E402
@@ -122,16 +123,15 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     world = World.from_spec(load_scenario(BASELINE))
-    res: dict[str, Any] = {"mode": "quick" if args.quick else "full", "config": cfg,
-                           "cpu_count": os.cpu_count(), "numpy": np.__version__,
-                           "load_average_1min_at_start": os.getloadavg()[0]}
+    res: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": machine(),
+                           "config": cfg}
     t0 = time.perf_counter()
     res["overhead"] = bench_overhead(world, cfg)
     res["design"] = bench_design(world, cfg)
     res["total_seconds"] = time.perf_counter() - t0
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     o, d = res["overhead"], res["design"]
-    print(f"{res['mode']} run; load {res['load_average_1min_at_start']:.2f} at start")
+    print(f"{res['mode']} run; load {res['machine']['load_average_1min_at_start']:.2f} at start")
     print(f"  baseline, {o['runs']} runs, median of {o['repeats']} (CPU s): "
           f"scalar {o['scalar_median_s']:.3f} s ({o['scalar_runsteps_per_s']:,.0f} run-steps/s), "
           f"{o['parameters_per_run']} parameters per run {o['per_run_median_s']:.3f} s "
