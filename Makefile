@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test lint bench bench-quick docs notebooks clean
+.PHONY: setup run test lint bench bench-quick docs notebooks reference clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ bench-quick: setup
 docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration
 	$(BIN)/python docs/make_scenario_figures.py
 	$(BIN)/sim calibrate --force
+
+reference: setup   # re-pin tests/reference/baseline.json after a deliberate change of results
+	$(BIN)/python tests/test_reference.py --write
 
 notebooks: $(VENV)/.notebooks   # JupyterLab in notebooks/ (the notebooks extra)
 	cd notebooks && ../$(BIN)/jupyter lab

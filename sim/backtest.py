@@ -1,363 +1,396 @@
-"""Backtest: the calibrated history scenario as an ensemble, fitted to 2019, forecast to 2024.
+"""Backtest: probabilistic forecasts that start from the present, scored as forecasts.
 
-``backtest(out, runs, seed)`` loads ``scenarios/history_2014_2024.toml`` with the calibrated
-mechanisms (``calibration/mechanisms_2019.toml``, from ``sim calibrate``) merged on top and runs
-it as an ensemble, each run with
+``backtest(out, runs, seed)`` runs the history scenario (``scenarios/history_2010_2024.toml``,
+else ``history_2014_2024.toml``) as a bootstrap particle filter
+(:mod:`sim.validation.filter`) on every observation channel (:mod:`sim.observation`):
 
-- the model's own relation noise (on, ``mechanisms.noise``),
-- its own draw of the free parameters from the fitted covariance (multivariate normal around
-  the estimate, reflected back into the bounds, so a parameter estimated at a bound gets a
-  half-normal), and
-- measurement noise on what is observed: the residual sd of each series in the calibration
-  (ideal-point units for distances, folded at 0 since a distance is non-negative; logs for
-  trade).
+- **rolling origins** (unless ``evaluate=False``): for each origin ``c`` in 2014..2018 the
+  particles are filtered on the data up to the end of ``c`` and run on; every series is
+  forecast for ``c+1 .. 2019`` by the model and by naive probabilistic baselines fitted on the
+  same data (random walk with drift, AR(1), a VAR on the monthly channel), and scored by CRPS,
+  50%/90% coverage, PIT and the Brier score of the direction (:mod:`sim.validation.rolling`);
+- **forecasts 2020-2024** from the state filtered on all data through 2019: written, never
+  scored (no outcome after 2019 is read anywhere).
 
-Every draw of run ``i`` comes from ``SeedSequence(seed, spawn_key=(i, ...))``, so run ``i`` is the
-same whatever the ensemble size. ``predictions.csv`` gives, for every (series, pair, year) of
-2014-2024, the median (``predicted``) and the 5% and 95% quantiles (``lower``, ``upper``) of the
-observed value. Years up to 2019 are the calibrated fit; years after 2019 are forecasts from the
-model and the recorded events alone: no outcome after 2019 is read anywhere.
+**What a forecast from origin ``c`` may use** (the same rule for the 2020-2024 forecasts,
+origin 2019; :mod:`sim.validation.rolling` has the details):
 
-**Evaluation against naive baselines** (``evaluation.csv``), all on data through 2019:
+- data up to the end of ``c`` only: the filter assimilates nothing later, and the observation
+  parameters are re-estimated on data up to ``c`` (``refit``; with a calibration the 2020-2024
+  forecasts use its observation parameters, fitted on data to 2019);
+- covariates (CNY/USD, Brent) after ``c``: simulated paths, one per particle, never the
+  observed values; vote and event counts of a target year: the last count known at ``c``;
+  autocorrelated residuals start from their value at ``c``;
+- scenario events dated after ``c`` are removed (``future_events=True`` keeps them: a forecast
+  conditional on the recorded events, e.g. the 2018 tariff rounds).
 
-- *in-sample*: the calibrated model's deterministic fit on 2014-2019 against the series' own
-  constant mean and linear trend fitted on the same years (both fitted to the very values they
-  are scored on, so they are hard to beat) and one-step persistence (last year's value);
-- *rolling origin* (pseudo out-of-sample): for each origin ``c`` in 2016, 2017, 2018 the model is
-  re-calibrated on 2014..c and forecasts c+1..2019 from the events; persistence carries the value
-  of year ``c``; the linear trend and the mean are fitted on 2014..c. RMSE over all (origin,
-  year) pairs (horizons 1-3) and over the one-step-ahead ones (horizon 1).
+**Not out of sample: the model's own parameters.** They are the scenario's or a calibration's
+(``sim calibrate`` fits them on data through 2019), not re-estimated per origin, so they have
+seen the rolling origins' targets; the scores are optimistic by that much. The manifest says
+so (``information``).
 
-Writes ``predictions.csv``, ``observed.csv``, ``evaluation.csv``, ``rolling_origin.csv``,
-``figures/backtest.png``, ``figures/evaluation.png`` and ``manifest.json`` (atomically).
+Parameters: the scenario's (``params=None``) or per-particle draws (``params``: a mapping of
+registered parameter names to ``(R,)`` arrays, or a :class:`sim.params.Params`), e.g. posterior
+samples; observation parameters ``theta`` likewise (defaults: the channels'). A calibration
+folder with ``posterior.csv`` (one column per parameter, one row per draw) supplies both
+(:func:`read_posterior`).
+
+Writes ``predictions.csv`` (``series, pair, year, predicted, lower, upper`` as before, plus
+``time`` and the quantiles ``q05 … q95``), ``observed.csv``, ``scores.csv``, ``skill.csv``,
+``filter.csv`` (the effective sample size per assimilated year), ``figures/forecast_<channel>
+.png``, ``figures/pit.png``, ``figures/skill.png`` and ``manifest.json`` (atomically).
 """
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from tqdm.auto import tqdm
 
-from sim import observe as ob
-from sim.calibrate import (
-    CALIBRATION,
-    FRAGMENT,
-    FREE,
-    HISTORY,
-    REPORT,
-    FreeParam,
-    fit,
-    load_calibrated,
-    with_params,
-)
-from sim.calibrate import predict as predict_obs
-from sim.engine import simulate
+from sim import resources
+from sim.observation.reference import theta_at_origin
 from sim.output import atomic_folder, check_target, manifest, write_manifest
 from sim.plots import PALETTE
 from sim.spec import ScenarioSpec, load_scenario
+from sim.validation import rolling as ro
+from sim.validation import scores as sc
+from sim.validation.filter import FilterResult
 from sim.world import World
 
+HISTORY = resources.scenarios_dir() / "history_2010_2024.toml"
+if not HISTORY.is_file():  # before the 2010 history exists
+    HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
+POSTERIOR = "posterior.csv"
 COLUMNS = ["series", "pair", "year", "predicted", "lower", "upper"]
-FIRST_YEAR, LAST_YEAR = 2014, 2024
-ORIGINS = (2016, 2017, 2018)
-QUANTILES = (0.05, 0.5, 0.95)
-DRAW_KEY = 7_919  # spawn-key tag of the parameter and measurement draws (disjoint from sim.seeds)
-LABELS = {ob.DISTANCE: "ideal-point distance (final passage)",
-          ob.TRADE: "goods trade, USD bn"}
+QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+QCOLS = [f"q{round(q * 100):02d}" for q in QUANTILES]
+PRED_COLUMNS = [*COLUMNS, "time", *QCOLS]
+FORECAST_FIRST, FORECAST_LAST = 2020, 2024
+PRED_KEY = 999_983  # spawn-key tag of the predictions' observation draws
 
 
-# ----------------------------------------------------------------------------- calibration
+# ----------------------------------------------------------------------------- inputs
 
 
-def read_calibration(folder: Path | str = CALIBRATION) -> dict[str, Any]:
-    """``report.json`` of a ``sim calibrate`` folder (estimate, covariance, residual sd)."""
-    path = Path(folder) / REPORT
+def channels() -> dict[str, Any]:
+    """The observation channels (:data:`sim.observation.CHANNELS`)."""
+    from sim.observation import CHANNELS
+
+    return dict(CHANNELS)
+
+
+META_COLUMNS = ("draw", "chain", "logpost", "loglik", "logprior", "walker", "step")
+"""Columns of ``posterior.csv`` that describe a draw rather than set a parameter."""
+
+
+def read_posterior(folder: Path | str, spec: ScenarioSpec, runs: int, chans: Mapping[str, Any],
+                   spread: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Model parameters and observation parameters ``(R,)`` from ``folder/posterior.csv``
+    (one column per dotted name, one row per draw; particle ``k`` of ``R`` takes row
+    ``⌊k · draws / R⌋``, evenly spread over the file's walkers and steps;
+    ``spread=False``: every particle takes the column means). Raises ValueError naming the
+    file and a column that is neither a registered parameter nor a channel's."""
+    from sim.params import registry
+
+    path = Path(folder) / POSTERIOR
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no calibration report; run `sim calibrate` first")
-    rep = json.loads(path.read_text())
-    names = [p["name"] for p in rep["free_parameters"]]
-    if names != [p.name for p in FREE]:
-        raise ValueError(f"{path}: free parameters {names} differ from sim.calibrate.FREE; "
-                         "re-run `sim calibrate`")
-    return rep
+        raise ValueError(f"{path}: no such file; expected posterior draws written by "
+                         "`sim calibrate` (one column per parameter)")
+    df = pd.read_csv(path)
+    names = set(registry(spec))
+    obs = {p.name for ch in chans.values() for p in ch.params}
+    for col in df.columns:
+        if col not in names | obs and col not in META_COLUMNS:
+            raise ValueError(f"{path}: column {col!r} is neither a registered parameter nor an "
+                             "observation parameter")
+    rows = (np.arange(runs) * len(df)) // runs if runs <= len(df) else np.arange(runs) % len(df)
+    pick = {c: (df[c].to_numpy(float)[rows] if spread
+                else np.full(runs, df[c].to_numpy(float).mean())) for c in df.columns}
+    return ({c: v for c, v in pick.items() if c in names},
+            {c: v for c, v in pick.items() if c in obs})
 
 
-def draw_params(rep: dict[str, Any], runs: np.ndarray, seed: int,
-                params: tuple[FreeParam, ...] = FREE, spread: bool = True) -> np.ndarray:
-    """``(R, P)`` parameter draws ``N(θ̂, Σ)``, reflected into the bounds (run ``i`` draws
-    from ``SeedSequence(seed, spawn_key=(i, DRAW_KEY, 0))``)."""
-    theta = np.array([p["estimate"] for p in rep["free_parameters"]])
-    if not spread:
-        return np.repeat(theta[None], len(runs), axis=0)
-    cov = np.asarray(rep["covariance"], dtype=float)
-    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
-    root = v * np.sqrt(np.maximum(w, 0.0))
-    lo = np.array([p.lo for p in params])
-    hi = np.array([p.hi for p in params])
-    out = np.empty((len(runs), len(theta)))
-    for k, run in enumerate(runs):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(run), DRAW_KEY, 0)))
-        out[k] = reflect(theta + root @ rng.standard_normal(len(theta)), lo, hi)
-    return out
+# ----------------------------------------------------------------------------- predictions
 
 
-def reflect(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Mirror values beyond a bound back inside (then clip, for draws beyond twice the range)."""
-    v = np.where(v < lo, 2 * lo - v, v)
-    v = np.where(v > hi, 2 * hi - v, v)
-    return np.clip(v, lo, hi)
+def future_rows(channel: Any, last: pd.DataFrame) -> pd.DataFrame:
+    """Rows for 2020-2024 (monthly if the channel is), every pair, ``trials`` as the pair's
+    last observed (the number of votes or events is not forecast)."""
+    out = []
+    monthly = ro.is_monthly(last)
+    times = ([f"{y}-{m:02d}" for y in range(FORECAST_FIRST, FORECAST_LAST + 1)
+              for m in range(1, 13)] if monthly
+             else list(range(FORECAST_FIRST, FORECAST_LAST + 1)))
+    for pair, g in last.groupby("pair", sort=False):
+        row = g.iloc[-1]
+        for t in times:
+            r = {"time": t, "year": int(str(t)[:4]), "pair": pair, "value": np.nan}
+            if "trials" in g:
+                r["trials"] = row["trials"]
+            out.append(r)
+    return pd.DataFrame(out)
 
 
-def ensemble(spec: ScenarioSpec, rep: dict[str, Any], runs: int, seed: int,
-             param_uncertainty: bool = True, measurement: bool = True
-             ) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
-    """Predicted observations of every series, ``(R, Y)`` per (series, pair), years 2014-2024:
-    each run with its own parameter draw, the model's noise and measurement noise."""
-    ids = np.arange(runs)
-    thetas = draw_params(rep, ids, seed, spread=param_uncertainty)
-    sd = rep["observation"]["residual_sd"]
-    years: np.ndarray | None = None
-    out: dict[tuple[str, str], np.ndarray] = {}
-    for k, run in enumerate(ids):
-        spec_r, obs = with_params(spec, FREE, thetas[k], noise=True)
-        world = World.from_spec(spec_r)
-        traj = simulate(world, seed, [int(run)])
-        years, pred = ob.observe(traj.x, traj.imports, world.ids, world.start, obs)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(run), DRAW_KEY, 1)))
-        for key in ob.SERIES:
-            e = rng.standard_normal(len(years)) * sd[f"{key[0]}:{key[1]}"] * measurement
-            # a distance is |ip_i - ip_j|: the noisy measurement is folded at 0
-            val = (np.abs(pred[key][0] + e) if key[0] == ob.DISTANCE
-                   else pred[key][0] * np.exp(e))
-            out.setdefault(key, np.empty((runs, len(years))))[k] = val
-    assert years is not None
-    return years, out
+def quantile_rows(name: str, rows: pd.DataFrame, samples: np.ndarray) -> pd.DataFrame:
+    """:data:`PRED_COLUMNS` rows of ``samples (S, K)`` at ``rows``."""
+    q = np.quantile(samples, QUANTILES, axis=0)
+    df = pd.DataFrame({"series": name, "pair": rows["pair"].to_numpy(),
+                       "year": rows["year"].astype(int).to_numpy(),
+                       "predicted": q[3], "lower": q[0], "upper": q[-1],
+                       "time": rows["time"].astype(str).to_numpy()})
+    for k, c in enumerate(QCOLS):
+        df[c] = q[k]
+    return df
 
 
-def predictions_table(years: np.ndarray, draws: dict[tuple[str, str], np.ndarray]
-                      ) -> pd.DataFrame:
-    """``series, pair, year, predicted, lower, upper`` (median and 90% band), 2014-2024."""
-    rows = []
-    sel = (years >= FIRST_YEAR) & (years <= LAST_YEAR)
-    for (series, pair), vals in draws.items():
-        lo, med, hi = np.quantile(vals[:, sel], QUANTILES, axis=0)
-        for y, a, b, c in zip(years[sel], med, lo, hi, strict=True):
-            rows.append((series, pair, int(y), float(a), float(b), float(c)))
-    return pd.DataFrame(rows, columns=COLUMNS)
+def predictions(res: FilterResult, chans: Mapping[str, Any], seed: int
+                ) -> tuple[pd.DataFrame, list[str]]:
+    """Model predictions of every channel: fitted to 2019 (the filter's ancestral paths) and
+    forecast 2020-2024 from the end-2019 filtered state (``Channel.forecast`` with origin
+    2019: simulated covariates, last known counts, residuals from their 2019 value); and notes
+    on channels that cannot be forecast."""
+    first = int(res.traj.world.start[:4]) + (res.traj.world.start[5:7] != "01")
+    parts, notes = [], []
+    for c, (name, ch) in enumerate(chans.items()):
+        past = ch.observed(first, ro.LAST_SCORED)
+        if not past.empty:
+            parts.append(quantile_rows(name, past, ro.replicated_samples(
+                res, ch, past, seed, PRED_KEY + c)))
+        try:
+            ch = ch.at_origin(ro.LAST_SCORED)
+            fut = future_rows(ch, ch.observed(None, ro.LAST_SCORED))
+            parts.append(quantile_rows(name, fut, ro.model_samples(
+                res, ch, fut, seed, PRED_KEY + 100 + c)))
+        except (ValueError, KeyError, IndexError) as err:
+            notes.append(f"{name}: no 2020-2024 forecast ({err})")
+    return pd.concat(parts, ignore_index=True)[PRED_COLUMNS], notes
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-
-def naive_forecasts(history: np.ndarray, hist_years: np.ndarray, target_years: np.ndarray
-                    ) -> dict[str, np.ndarray]:
-    """Persistence (last value), linear trend (OLS on ``hist_years``) and the mean."""
-    slope, intercept = np.polyfit(hist_years, history, 1)
-    return {"persistence": np.full(len(target_years), history[-1]),
-            "linear_trend": intercept + slope * target_years,
-            "mean": np.full(len(target_years), history.mean())}
-
-
-def rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
-
-
-SCORE_COLUMNS = ["evaluation", "series", "pair", "method", "rmse", "n"]
-ROLLING_COLUMNS = ["origin", "year", "horizon", "series", "pair", "observed", "model",
-                   "persistence", "linear_trend", "mean"]
-"""Columns of ``evaluation.csv`` and ``rolling_origin.csv`` (written even without rows)."""
-
-
-def in_sample(rep: dict[str, Any], observed: pd.DataFrame) -> pd.DataFrame:
-    """RMSE of the calibrated fit 2014-2019 against the constant mean and the linear trend
-    fitted to the same years, and persistence one step ahead (last year's value; 2013 for
-    2014)."""
-    rows = []
-    for key in ob.SERIES:
-        row = rep["fit"][f"{key[0]}:{key[1]}"]
-        yrs = np.array(row["years"], dtype=float)
-        o, f = np.array(row["observed"]), np.array(row["fitted"])
-        naive = naive_forecasts(o, yrs, yrs)
-        prev = ob.observed_matrix(observed, yrs.astype(int) - 1)[key]
-        for method, pred in (("model", f), ("persistence", prev), ("mean", naive["mean"]),
-                             ("linear_trend", naive["linear_trend"])):
-            rows.append({"evaluation": "in_sample_2014_2019", "series": key[0], "pair": key[1],
-                         "method": method, "rmse": rmse(pred, o), "n": len(o)})
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
-
-
-def rolling_origin(spec: ScenarioSpec, observed: pd.DataFrame,
-                   origins: tuple[int, ...] = ORIGINS) -> pd.DataFrame:
-    """Re-calibrate on 2014..c, forecast c+1..2019; the naive forecasts from the same years."""
-    rows = []
-    for c in origins:
-        f = fit(spec, observed, last_year=c)
-        spec_c, obs_c = with_params(spec, FREE, f.theta, noise=False)
-        years, pred = predict_obs(spec_c, obs_c)
-        targets = np.arange(c + 1, ob.CALIBRATION_END + 1)
-        hist_years = np.arange(FIRST_YEAR, c + 1)
-        obs_all = ob.observed_matrix(observed, np.arange(FIRST_YEAR, ob.CALIBRATION_END + 1))
-        for key in ob.SERIES:
-            series = obs_all[key]
-            hist = series[: len(hist_years)]
-            truth = series[len(hist_years):]
-            naive = naive_forecasts(hist, hist_years.astype(float), targets.astype(float))
-            model = pred[key][0, np.isin(years, targets)]
-            for h, (y, o) in enumerate(zip(targets, truth, strict=True), start=1):
-                rows.append({"origin": c, "year": int(y), "horizon": h, "series": key[0],
-                             "pair": key[1], "observed": float(o), "model": float(model[h - 1]),
-                             **{m: float(v[h - 1]) for m, v in naive.items()}})
-    return pd.DataFrame(rows, columns=ROLLING_COLUMNS)
-
-
-def rolling_scores(ro: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for (series, pair), g in ro.groupby(["series", "pair"], sort=False):
-        for label, sub in (("rolling_origin_h1_3", g), ("one_step_ahead", g[g.horizon == 1])):
-            for method in ("model", "persistence", "linear_trend", "mean"):
-                rows.append({"evaluation": label, "series": series, "pair": pair,
-                             "method": method, "rmse": rmse(sub[method], sub["observed"]),
-                             "n": len(sub)})
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+def observed_table(chans: Mapping[str, Any]) -> pd.DataFrame:
+    """Every channel's observations through 2019 on the scored scale."""
+    parts = []
+    for name, ch in chans.items():
+        h = ro.history(ch, ro.LAST_SCORED, first=None)
+        parts.append(pd.DataFrame({"series": name, "pair": h["pair"], "time": h["time"].astype(str),
+                                   "year": h["year"].astype(int), "value": h["y"]}))
+    return pd.concat(parts, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- figures
 
 
-def fig_backtest(pred: pd.DataFrame, observed: pd.DataFrame, title: str = "") -> Figure:
-    """Observed (to 2019) against the fit and the 2020-2024 forecast with 90% bands."""
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
-    for k, (series, pair) in enumerate(ob.SERIES):
-        ax = axes[k]
-        p = pred[(pred.series == series) & (pred.pair == pair)].sort_values("year")
-        o = observed[(observed.series == series) & (observed.pair == pair)
-                     & (observed.year >= 2008)]
-        color = PALETTE[k % len(PALETTE)]
-        fit_part, fc = p[p.year <= ob.CALIBRATION_END], p[p.year >= ob.CALIBRATION_END]
-        ax.fill_between(p.year, p.lower, p.upper, color=color, alpha=0.18, lw=0,
-                        label="90% band (noise, parameters, measurement)")
-        ax.plot(fit_part.year, fit_part.predicted, color=color, lw=2,
-                label="model to 2019: ensemble median")
-        ax.plot(fc.year, fc.predicted, color=color, lw=2, ls="--",
-                label="model: forecast from events (median)")
-        ax.plot(o.year, o.value, "o", color="k", ms=4, label="observed (to 2019)")
-        ax.axvline(ob.CALIBRATION_END + 0.5, color="0.3", lw=1, ls=":")
-        ax.text(ob.CALIBRATION_END + 0.6, 0.97, "forecast", transform=ax.get_xaxis_transform(),
-                va="top", fontsize=8, color="0.3")
-        ax.set(title=f"{pair}", ylabel=LABELS[series], xlim=(2007.5, LAST_YEAR + 0.5))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if series == ob.TRADE:
-            ax.set_title(f"{pair} ({ob.TRADE_BASIS[pair]})", fontsize=10)
+def _x(times: pd.Series) -> np.ndarray:
+    """Decimal years: ``YYYY`` at mid-year, ``YYYY-MM`` at mid-month."""
+    t = times.astype(str)
+    return np.array([int(s[:4]) + (int(s[5:7]) - 0.5) / 12 if len(s) == 7 else int(s) + 0.5
+                     for s in t])
+
+
+def fig_forecast(name: str, title: str, pred: pd.DataFrame, obs: pd.DataFrame) -> Figure:
+    """Fan chart of one channel, one panel per pair: median, 50% and 90% bands of the model
+    (fitted to 2019, forecast 2020-2024) and the observations through 2019."""
+    p_all, o_all = pred[pred.series == name], obs[obs.series == name]
+    pairs = list(dict.fromkeys(p_all.pair))
+    cols = min(3, max(1, len(pairs)))
+    rows = -(-len(pairs) // cols)
+    fig = Figure(figsize=(max(4.6 * cols, 7.5), 3.3 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for k, pair in enumerate(pairs):
+        ax, color = axes[k], PALETTE[k % len(PALETTE)]
+        p = p_all[p_all.pair == pair].sort_values("time")
+        o = o_all[(o_all.pair == pair) & (o_all.year >= p.year.min() - 8)]
+        x = _x(p.time)
+        ax.fill_between(x, p.q05, p.q95, color=color, alpha=0.15, lw=0, label="90% band")
+        ax.fill_between(x, p.q25, p.q75, color=color, alpha=0.3, lw=0, label="50% band")
+        ax.plot(x, p.q50, color=color, lw=1.5, label="model median")
+        ax.plot(_x(o.time), o.value, ".", color="k", ms=4, label="observed (to 2019)")
+        ax.axvline(FORECAST_FIRST, color="0.3", lw=1, ls=":")
+        ax.set_title(pair, fontsize=10)
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    axes[-1].axis("off")
-    axes[-1].legend(handles, labels, loc="center", frameon=False)
-    fig.suptitle(title or "Backtest: calibrated on 2014-2019 (line), forecast 2020-2024 from the "
-                 "recorded events (dashed); dotted line: the 2019/2020 cut")
+    for ax in axes[len(pairs):]:
+        ax.axis("off")
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{title}\nfiltered on the data through 2019; forecast 2020-2024 after the "
+                 "dotted line (not scored)", fontsize=10)
     return fig
 
 
-def fig_evaluation(scores: pd.DataFrame) -> Figure:
-    """RMSE of the model and the naive baselines, per series and evaluation."""
-    evals = list(dict.fromkeys(scores["evaluation"]))
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
-    methods = ["model", "persistence", "linear_trend", "mean"]
-    for k, (series, pair) in enumerate(ob.SERIES):
-        ax = axes[k]
-        sub = scores[(scores.series == series) & (scores.pair == pair)]
-        width = 0.8 / len(methods)
-        for m, method in enumerate(methods):
-            vals = [sub[(sub.evaluation == e) & (sub.method == method)]["rmse"].mean()
-                    for e in evals]
-            ax.bar(np.arange(len(evals)) + (m - 1.5) * width, vals, width,
-                   color=PALETTE[m], label=method)
-        ax.set_xticks(np.arange(len(evals)), [e.replace("_", " ") for e in evals], fontsize=8)
-        unit = "distance" if series == ob.DISTANCE else "USD bn"
-        ax.set(title=f"{pair}: {'ideal-point distance' if series == ob.DISTANCE else 'trade'}",
-               ylabel=f"RMSE ({unit})")
-        ax.grid(alpha=0.3, axis="y")
-    handles, labels = axes[0].get_legend_handles_labels()
-    axes[-1].axis("off")
-    axes[-1].legend(handles, labels, loc="center", frameon=False)
-    fig.suptitle("RMSE on 2014-2019 data: model against naive baselines "
-                 "(no data after 2019 are used)")
+def fig_pit(scores: pd.DataFrame, bins: int = 10) -> Figure:
+    """PIT histograms per method, pooled over series, origins and horizons (flat = calibrated;
+    U-shaped = too narrow; hump = too wide)."""
+    methods = list(dict.fromkeys(scores.method))
+    fig = Figure(figsize=(3.3 * max(1, len(methods)), 3.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(methods)), squeeze=False)).ravel()
+    for k, m in enumerate(methods):
+        sub = scores[scores.method == m]
+        freq, edges = sc.pit_histogram(sub.pit.to_numpy(), bins)
+        axes[k].bar(edges[:-1], freq * bins, width=1 / bins, align="edge",
+                    color=PALETTE[k % len(PALETTE)], edgecolor="white")
+        axes[k].axhline(1.0, color="k", lw=1, ls="--")
+        axes[k].set(title=f"{m} (n = {len(sub)})", xlabel="PIT", xlim=(0, 1))
+    axes[0].set_ylabel("density")
+    fig.suptitle("PIT of the rolling-origin forecasts, origins 2014-2018, targets to 2019",
+                 fontsize=10)
+    return fig
+
+
+FLOOR = -2.0
+"""Skill values below this are drawn at it (the bar's length is then a lower bound)."""
+
+
+def fig_skill(skill: pd.DataFrame) -> Figure:
+    """CRPS skill of the model against each baseline per series and pair (> 0: the model is
+    better; < 0: the baseline is)."""
+    labels = list(dict.fromkeys(skill.series + " " + skill.pair))
+    bases = list(dict.fromkeys(skill.baseline))
+    fig = Figure(figsize=(8, 0.32 * len(labels) * max(1, len(bases)) / 2 + 1.8),
+                 layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(bases))
+    for b, base in enumerate(bases):
+        sub = skill[skill.baseline == base]
+        pos = [labels.index(f"{s} {p}") for s, p in zip(sub.series, sub.pair, strict=True)]
+        vals = np.clip(sub.skill.to_numpy(float), FLOOR, 1)
+        ax.barh(np.array(pos) + (b - (len(bases) - 1) / 2) * width, vals, width,
+                color=PALETTE[b % len(PALETTE)], label=f"vs {base}")
+    ax.axvline(0, color="k", lw=1)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    low = float(np.nanmin(np.clip(skill.skill.to_numpy(float), FLOOR, 1), initial=0.0))
+    ax.set(xlabel=f"CRPS skill 1 - CRPS(model)/CRPS(baseline) (clipped at {FLOOR:g})",
+           xlim=(min(-0.5, np.floor(low * 4) / 4 - 0.05), 1))
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title("Rolling-origin CRPS skill of the filtered model, origins 2014-2018",
+                 fontsize=10)
     return fig
 
 
 # ----------------------------------------------------------------------------- driver
 
 
+def information(refit: bool, future_events: bool, calibrated: bool) -> dict[str, str]:
+    """What the rolling-origin forecasts from origin ``c`` were given, in words (for the
+    manifest): which inputs are out of sample and which are not."""
+    model = ("calibration posterior fitted on data through 2019" if calibrated
+             else "the history scenario's values")
+    return {
+        "observations": "filtered on data up to the end of the origin only",
+        "observation_parameters": ("re-estimated on data up to the origin (MAP, "
+                                   "sim.observation.reference.theta_at_origin; trade against "
+                                   "the model's unfiltered mean flows)" if refit else
+                                   "as given (fitted on data through 2019): IN SAMPLE for "
+                                   "the origins' targets"),
+        "model_parameters": f"{model}: IN SAMPLE for the origins' targets (not re-fitted per "
+                            "origin)",
+        "covariates": "CNY/USD and Brent after the origin simulated (random walk in logs, "
+                      "volatility from data to the origin, one path per particle)",
+        "counts": "votes/events of a target year: the last count known at the origin",
+        "residuals": "AR(1) residuals start from their value at the origin, per particle",
+        "events": ("scenario events after the origin KEPT (forecast conditional on the "
+                   "recorded events)" if future_events
+                   else "scenario events after the origin removed"),
+    }
+
+
 def backtest(out: Path | str, runs: int = 200, seed: int | None = None, force: bool = False,
-             history: Path | str = HISTORY, calibration: Path | str = CALIBRATION,
-             data: Path | str | None = None, evaluate: bool = True,
-             param_uncertainty: bool = True) -> dict[str, Any]:
-    """Run the backtest and write its folder; returns a summary (RMSE table, forecasts)."""
+             history: Path | str = HISTORY, calibration: Path | str | None = None,
+             evaluate: bool = True, param_uncertainty: bool = True, samples: int = 1000,
+             params: Any = None, theta: Mapping[str, Any] | None = None,
+             progress: bool = False, origins: tuple[int, ...] = ro.ORIGINS,
+             refit: bool = True, future_events: bool = False) -> dict[str, Any]:
+    """Run the backtest (module docstring) with ``runs`` particles and write ``out``; returns a
+    summary (``predictions``, ``scores``, ``skill``). ``calibration``: a folder with
+    ``posterior.csv`` (overrides ``params``/``theta``); ``samples``: draws per baseline
+    forecast; ``refit``: re-estimate the observation parameters on data to each origin (False:
+    use ``theta`` or the defaults, fitted on data to 2019, in sample); ``future_events``: keep
+    scenario events after each origin. Raises OutputError for a refused ``out`` and ValueError
+    for a bad posterior."""
     t0 = time.perf_counter()
-    out, history, calibration = Path(out), Path(history), Path(calibration)
+    out, history = Path(out), Path(history)
     check_target(out, force)
-    rep = read_calibration(calibration)
-    spec = load_calibrated(history, calibration / FRAGMENT)
+    spec = load_scenario(history)
     seed = spec.scenario.seed if seed is None else seed
-    folder = Path(data) if data is not None else ob.data_dir()
-    observed = ob.load_observed(folder)
-    years, draws = ensemble(spec, rep, runs, seed, param_uncertainty=param_uncertainty)
-    pred = predictions_table(years, draws)
-    scores = in_sample(rep, observed)
-    ro = pd.DataFrame()
-    if evaluate:
-        ro = rolling_origin(load_scenario(history), observed)
-        scores = pd.concat([scores, rolling_scores(ro)], ignore_index=True)
-    files = ["predictions.csv", "observed.csv", "evaluation.csv", "figures/backtest.png",
-             "figures/evaluation.png", "manifest.json"]
+    world = World.from_spec(spec)
+    chans = channels()
+    if calibration is not None:
+        params, theta = read_posterior(calibration, spec, runs, chans, spread=param_uncertainty)
+    steps = (len(origins) if evaluate else 0) + 1
+    with tqdm(total=steps, unit="origin", disable=not progress,
+              desc=f"{spec.scenario.name} (backtest, {runs} particles)") as bar:
+        scores = (ro.rolling(world, chans, origins, runs, samples, seed, params, theta,
+                             progress=bar.update, refit=refit, future_events=future_events)
+                  if evaluate else pd.DataFrame(columns=ro.SCORE_COLUMNS))
+        if refit and theta is None:
+            theta = theta_at_origin(chans, ro.LAST_SCORED,
+                                    ro.reference_flows(world, runs, seed, params))
+        final = ro.filtered(world, chans, ro.LAST_SCORED, runs, seed, params, theta)
+        bar.update(1)
+    skill = ro.skill_table(scores) if evaluate else pd.DataFrame()
+    pred, notes = predictions(final, chans, seed)
+    obs = observed_table(chans)
+    ess = pd.DataFrame({"year": final.years, "ess": final.ess, "resampled": final.resampled})
+    files = ["predictions.csv", "observed.csv", "filter.csv", "manifest.json"]
     with atomic_folder(out, force) as tmp:
         pred.to_csv(tmp / "predictions.csv", index=False, float_format="%.6g")
-        observed.to_csv(tmp / "observed.csv", index=False)
-        scores.to_csv(tmp / "evaluation.csv", index=False, float_format="%.6g")
-        if evaluate:
-            ro.to_csv(tmp / "rolling_origin.csv", index=False, float_format="%.6g")
-            files.append("rolling_origin.csv")
+        obs.to_csv(tmp / "observed.csv", index=False, float_format="%.6g")
+        ess.to_csv(tmp / "filter.csv", index=False, float_format="%.6g")
         (tmp / "figures").mkdir()
-        fig_backtest(pred, observed).savefig(tmp / "figures" / "backtest.png", dpi=120)
-        fig_evaluation(scores).savefig(tmp / "figures" / "evaluation.png", dpi=120)
+        for name, ch in chans.items():
+            if (pred.series == name).any():
+                fig_forecast(name, getattr(ch, "title", name), pred, obs).savefig(
+                    tmp / "figures" / f"forecast_{name}.png", dpi=110)
+                files.append(f"figures/forecast_{name}.png")
+        if evaluate:
+            scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6g")
+            skill.to_csv(tmp / "skill.csv", index=False, float_format="%.6g")
+            fig_pit(scores).savefig(tmp / "figures" / "pit.png", dpi=110)
+            fig_skill(skill).savefig(tmp / "figures" / "skill.png", dpi=110)
+            files += ["scores.csv", "skill.csv", "figures/pit.png", "figures/skill.png"]
         from sim.api import resolved
 
-        info = {"kind": "backtest", "scenario": str(history), "calibration": str(calibration),
-                "runs": runs, "seed": seed, "param_uncertainty": param_uncertainty,
-                "measurement_noise": True, "data_dir": str(folder),
-                "data_through": ob.CALIBRATION_END}
-        write_manifest(tmp, manifest([history, calibration / FRAGMENT], [resolved(spec)], info,
-                                     files))
+        info = {"kind": "backtest", "scenario": str(history),
+                "calibration": None if calibration is None else str(calibration),
+                "runs": runs, "seed": seed, "samples": samples, "origins": list(origins),
+                "evaluate": evaluate, "param_uncertainty": param_uncertainty,
+                "channels": list(chans), "data_dir": str(resources.data_dir()),
+                "data_through": ro.LAST_SCORED, "filter_loglik": final.loglik, "notes": notes,
+                "refit": refit, "future_events": future_events,
+                "information": information(refit, future_events, calibration is not None)}
+        write_manifest(tmp, manifest([history], [resolved(spec)], info, files))
     return {"out": str(out), "runs": runs, "seed": seed, "predictions": pred,
-            "scores": scores, "time_s": round(time.perf_counter() - t0, 2)}
-
-
-def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """RMSE by (evaluation, series, pair) with one column per method."""
-    return scores.pivot_table(index=["evaluation", "series", "pair"], columns="method",
-                              values="rmse", sort=False)
+            "scores": scores, "skill": skill, "notes": notes, "filter": ess,
+            "time_s": round(time.perf_counter() - t0, 2)}
 
 
 def print_summary(res: dict[str, Any]) -> None:
-    print(f"wrote {res['out']}/ ({res['runs']} runs, seed {res['seed']}, {res['time_s']} s)")
-    with pd.option_context("display.width", 160, "display.max_columns", 10,
-                           "display.float_format", "{:.4g}".format):
-        print(summary_table(res["scores"]))
+    """The CRPS skill table (per series, all pairs) and the annual 2020-2024 forecasts."""
+    print(f"wrote {res['out']}/ ({res['runs']} particles, seed {res['seed']}, "
+          f"{res['time_s']} s)")
+    sk = res["skill"]
+    if len(sk):
+        tab = sk[sk.pair == "all"].pivot_table(index="series", columns="baseline",
+                                               values="skill", sort=False)
+        with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
+            print("CRPS skill of the model vs each baseline (> 0: model better), origins "
+                  "2014-2018:")
+            print(tab)
     p = res["predictions"]
-    fc = p[p.year > ob.CALIBRATION_END]
+    fc = p[(p.year >= FORECAST_FIRST) & (p.time.str.len() == 4)]
     for (series, pair), g in fc.groupby(["series", "pair"], sort=False):
         vals = ", ".join(f"{r.year}: {r.predicted:.3g} [{r.lower:.3g}, {r.upper:.3g}]"
                          for r in g.itertuples())
         print(f"  forecast {series} {pair}: {vals}")
+    for note in res["notes"]:
+        print(f"  note: {note}")
 
 
-__all__ = ["COLUMNS", "backtest", "draw_params", "ensemble",
-           "fig_backtest", "fig_evaluation", "in_sample", "naive_forecasts",
-           "predictions_table", "read_calibration", "rolling_origin"]
+__all__ = ["COLUMNS", "PRED_COLUMNS", "QCOLS", "backtest", "fig_forecast", "fig_pit",
+           "fig_skill", "future_rows", "information", "observed_table", "predictions",
+           "print_summary", "read_posterior"]

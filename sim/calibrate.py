@@ -1,436 +1,855 @@
-"""Calibration on history: fit a few mechanisms to the 2014-2019 outcome series only.
+"""Bayesian calibration of the stochastic model on history through 2019 (``sim calibrate``).
 
-``calibrate(history_path, out_path)`` runs the history scenario (``scenarios/
-history_2014_2024.toml``: January 2014, driven by the recorded events) deterministically, with
-noise off, maps it to what is measured (:mod:`sim.observe`) and fits the free parameters below
-by weighted nonlinear least squares (``scipy.optimize.least_squares``) to
+**Target.** The posterior of a parameter vector ``θ = (θ_M, θ_O)``: model parameters ``θ_M``
+(registered names, :mod:`sim.params`, e.g. ``anchor.bias``) and observation parameters ``θ_O``
+of the channels (:mod:`sim.observation`, ``<channel>.<key>``: loadings, intercepts, noises),
 
-- the UNGA ideal-point distances (final-passage basis) of USA-CHN, USA-RUS and CHN-RUS, and
-- annual goods trade: CHN-RUS (China customs) and USA-CHN (US Census, both directions),
+    p(θ | y) ∝ p(θ) · p(y | θ),    p(y | θ) = ∫ Π_c p_c(y_c | X, θ_O) p(X | θ_M) dX,
 
-for the years 2014 .. ``last_year`` (at most 2019: :data:`sim.observe.CALIBRATION_END`, enforced
-by :func:`sim.observe.load_observed`). Residuals are distances in ideal-point units and trade in
-logs. Weights are two-stage (feasible GLS): an unweighted fit gives each series' residual sd,
-then the fit is repeated with every series scaled by it, so each series counts by its own noise.
+where ``X`` is a run of the history scenario (2010-01 driven by the recorded events), ``c``
+ranges over the observation channels and ``y_c`` are their observations from the history's
+first year to 2019 (never later: :data:`LAST_YEAR`; each channel raises for later rows).
 
-**Free parameters** (:data:`FREE`), chosen for what annual data can identify:
+**Simulated likelihood with common random numbers.** ``p(y | θ)`` has no closed form (the
+relations carry monthly noise), so it is estimated by Monte Carlo over ``K`` replicate runs,
 
-- ``anchor.bias`` and ``anchor.w_ideology``: where the three dyads settle (the anchor's level
-  and its spread across pairs by ideal-point distance);
-- ``events.gain``: one multiplier on both event scales (``shock_scale = 0.1 g``,
-  ``ties_scale = 0.2 g``), so the immediate and the lasting effect keep the model's 1:2 ratio;
-  annual ideal points cannot tell a short-lived shock from a lasting one;
-- ``observation.trade_growth``: the nominal growth of goods trade the model leaves out.
+    p̂(y | θ) = (1/K) Σ_k Π_c p_c(y_c | X_k(θ), θ_O),
+    log p̂ = logsumexp_k(ℓ_k) − log K,    ℓ_k = Σ_c w_c · Channel.loglik(X_k(θ), θ),
 
-**Fixed** at their defaults, with profiles in the report (:data:`PROFILED_FIXED`): the anchor
-rate (0.03) and balance rate (0.02), confounded with the anchor's level (they share the
-stationary point) and with the event gain (speed against size of a response); the one-year
-tariff elasticity (0.76, Boehm, Levchenko & Pandalai-Nayar 2023), which two years of Section 301
-data leave flat; the alignment semi-elasticity of trade (0.13, Gopinath et al. 2024), which
-relations that barely move cannot identify.
+the *simulated likelihood* of Lerman & Manski (1981) and McFadden (1989), also the estimator
+inside pseudo-marginal MCMC (Andrieu & Roberts 2009). Replicate ``k`` uses the random
+streams of run ``k`` of the calibration seed for *every* θ (common random numbers; Glasserman
+& Yao 1992): ``p̂`` is then a smooth, deterministic function of θ, so an ordinary MCMC sampler
+targets ``p(θ) p̂(y | θ)`` exactly and reproducibly. The price is a fixed Monte-Carlo error in
+``p̂`` (Jensen: log-mean-exp is biased low by about ``Var(ℓ_k)/(2K)`` where ``ℓ`` is nearly
+Gaussian); it is reported (``loglik_mc_sd``: the spread of the ``ℓ_k`` at the posterior mean)
+so a reader can judge ``K``. ``w_c`` = 1/(channels of c's family): the three UN-vote channels
+measure the same roll calls, so together they count once (a power likelihood; Bissiri, Holmes &
+Walker 2016; :func:`family_weights`).
 
-**Uncertainty**: ``s² (JᵀJ)⁻¹`` with ``J`` the finite-difference Jacobian of the weighted
-residuals at the estimate (one-sided at a bound) and ``s²`` the weighted SSR over its degrees of
-freedom. A parameter at a bound gets a one-sided interval. **Identifiability**: the correlation
-matrix, singular values of ``J`` with columns scaled by the bound widths, and profiles (the SSR
-with the parameter held on a grid and the others re-fitted).
+**Sampler.** ``emcee`` (Foreman-Mackey et al. 2013), the affine-invariant ensemble sampler of
+Goodman & Weare (2010): it needs no gradient and no tuning beyond the number of walkers, its
+moves use the ensemble's own spread (parameters of very different scales need no rescaling),
+and with ``vectorize=True`` it hands us a whole half-ensemble of proposals at once. Every such
+call is ONE batched :func:`sim.engine.simulate` of ``walkers/2 × K`` runs (the engine takes one
+value per run for any registered parameter), which is what makes a 10-minute calibration
+possible. Proposals: :data:`MOVES` (differential evolution; the stretch move alone accepted 20%
+and drifted in 36 dimensions). The walkers start as draws from a Laplace approximation at the
+posterior mode (:func:`laplace`: L-BFGS-B with batched finite-difference gradients, then a
+finite-difference Hessian), and the first :attr:`Settings.burn` steps are discarded.
+Diagnostics: acceptance fraction, integrated autocorrelation time (emcee's
+``get_autocorr_time`` with ``tol=0``, Sokal 1997) and the number of effective samples, and the
+split-R̂ of Gelman et al. (2013, BDA3 §11.4) with each walker as a chain (an optimistic check:
+walkers of an ensemble are not independent).
 
-Outputs (``out_path``, written atomically): ``mechanisms_2019.toml``, a ``[mechanisms]``
-fragment with cites that any scenario can take (:func:`load_calibrated`, or ``extends`` from a
-full scenario: the loader validates after merging), ``report.json`` (estimates, standard
-errors from the Jacobian covariance, correlations, singular values, profiles, RMSE per series
-and the observation parameters) and ``manifest.json``.
+*Alternatives considered.* ABC-SMC (``pyabc``; Toni et al. 2009, Klinger et al. 2018) needs
+summary statistics and a tolerance schedule, discards the channels' explicit observation
+models (binomial votes, beta-binomial event counts, log-normal trade) and typically needs
+1e5-1e6 simulations; the Gaussian synthetic likelihood (Wood 2010; Price et al. 2018) needs
+summary statistics that are close to Gaussian and ``n`` ≈ 50-200 runs per θ to estimate their
+covariance. Our channels give an exact conditional likelihood ``p(y | X, θ_O)``, so averaging it
+over runs (what both of these approximate) is direct, uses all observations, and needs only
+``K`` = 4 runs per θ because the relations' noise is small next to the measurement noise.
+
+**Priors** (:func:`priors`): model parameters from :data:`MODEL_PRIORS` (each with a source,
+in the registry's documented plausible range where there is one); observation parameters from
+each channel's :class:`ObsParam` prior. All are *sampled* (not profiled): the channels'
+observation models are mostly not linear-Gaussian (binomial, beta-binomial, log-normal with
+covariates), and emcee's affine invariance copes with the extra dimensions.
+
+**Outputs** (:func:`calibrate`, written atomically with ``manifest.json``):
+``posterior.csv`` (one row per retained sample: every sampled parameter, ``loglik``,
+``logprior``, ``walker``, ``step``), ``report.json`` (priors, posterior summaries, contraction
+``1 − var_post/var_prior`` per parameter, diagnostics, posterior predictive checks of levels,
+year-on-year changes and lag-1 autocorrelation per channel with posterior predictive
+p-values), ``mechanisms_2019.toml`` (posterior means of the model parameters as a
+``[mechanisms]`` fragment with cites), ``trace.png``, ``marginals.png`` and
+``ppc_<channel>.png``.
+
+Same history, data, settings and seed → the same posterior, bit for bit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import os
 import time
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeResult, least_squares
+from scipy import stats
+from scipy.special import logsumexp
 
-from sim import observe as ob
 from sim import resources
-from sim.engine import simulate
-from sim.output import atomic_folder, check_target, manifest, write_manifest
-from sim.params import with_values
+from sim.output import UserError, atomic_folder, check_target, manifest, write_manifest
 from sim.spec import ScenarioSpec, load_scenario
 from sim.world import World
 
-HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
-"""The shipped history scenario (found wherever ``sim`` runs from)."""
+HISTORY = resources.scenarios_dir() / "history_2010_2024.toml"
+"""The shipped history scenario (January 2010, driven by the recorded events)."""
+if not HISTORY.is_file():  # before the 2010 history exists
+    HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
 CALIBRATION = resources.calibration_dir()
-"""The shipped calibration, read by default (:func:`load_calibrated`, :mod:`sim.backtest`)."""
+"""The shipped calibration, read by default (:func:`load_posterior`, :func:`load_calibrated`)."""
 OUT = resources.default_calibration_out()
 """Where :func:`calibrate` writes by default: the checkout's ``calibration/`` in a checkout,
 else ``outputs/calibration`` (never into an installed package)."""
 FRAGMENT = "mechanisms_2019.toml"
 REPORT = "report.json"
-FIRST_YEAR = 2014
+POSTERIOR = "posterior.csv"
+LAST_YEAR = 2019
+"""Last year of observations the calibration may use."""
+EXTRA_COLUMNS = ("loglik", "logprior", "walker", "step")
+"""Columns of ``posterior.csv`` besides the parameters."""
+PPC_TAG = 0xC0FFEE
+"""Spawn-key tag of the posterior predictive draws (runs use one-element keys ``(i,)``)."""
+INIT_TAG = 0x1417
+"""Spawn-key tag of the initial walker positions."""
+
+
+# ----------------------------------------------------------------------------- priors
 
 
 @dataclass(frozen=True)
-class FreeParam:
-    """A fitted parameter: ``sets`` lists the (mechanism group, key, factor) it writes as
-    ``factor · value`` (a composite such as ``events.gain`` writes two keys)."""
+class Prior:
+    """A prior: ``dist`` "normal" (``a`` = mean, ``b`` = sd), "halfnormal" (``a`` = 0, ``b`` =
+    sd) or "uniform" (``a`` = lo, ``b`` = hi), truncated to ``[lo, hi]`` (the parameter's
+    allowed range, or narrower); ``source``: why."""
 
     name: str
+    dist: str
+    a: float
+    b: float
     lo: float
     hi: float
-    start: float
-    why: str
-    sets: tuple[tuple[str, str, float], ...] = ()
+    source: str
+    observation: bool = False
+    start: float | None = None
+    """Where the walkers start (the scenario's value, the channel's default); None: the prior
+    median."""
+
+    def frozen(self) -> Any:
+        """The scipy distribution (truncated normal, or uniform on ``[max(a, lo), min(b, hi)]``).
+        Raises ValueError for an unknown ``dist`` or an empty support."""
+        if self.dist == "uniform":
+            lo, hi = max(self.a, self.lo), min(self.b, self.hi)
+            if not lo < hi:
+                raise ValueError(f"{self.name}: empty uniform prior [{lo}, {hi}]")
+            return stats.uniform(loc=lo, scale=hi - lo)
+        if self.dist in ("normal", "halfnormal"):
+            mu = 0.0 if self.dist == "halfnormal" else self.a
+            lo = max(self.lo, 0.0) if self.dist == "halfnormal" else self.lo
+            return stats.truncnorm((lo - mu) / self.b, (self.hi - mu) / self.b, loc=mu,
+                                   scale=self.b)
+        raise ValueError(f"{self.name}: unknown prior {self.dist!r}; expected normal, "
+                         "halfnormal or uniform")
 
     @property
-    def observation(self) -> bool:
-        return self.name.startswith("observation.")
+    def support(self) -> tuple[float, float]:
+        d = self.frozen()
+        return float(d.ppf(0.0)), float(d.ppf(1.0))
+
+    def text(self) -> str:
+        """``Normal(0.76, 0.3) on [0.05, 1.95]`` and the like."""
+        lo, hi = (0.0 if abs(v) < 1e-12 else v for v in self.support)  # ppf round-off
+        if self.dist == "uniform":
+            return f"Uniform({lo:g}, {hi:g})"
+        head = "HalfNormal(" + f"{self.b:g})" if self.dist == "halfnormal" else \
+            f"Normal({self.a:g}, {self.b:g})"
+        return f"{head} on [{lo:g}, {hi:g}]"
 
 
-FREE: tuple[FreeParam, ...] = (
-    FreeParam("anchor.bias", -2.0, 2.0, 0.0,
-              "level of the interest anchor: where all dyads settle",
-              (("anchor", "bias", 1.0),)),
-    FreeParam("anchor.w_ideology", 0.0, 5.0, 1.0,
-              "weight of ideal-point affinity in the anchor: spread of the dyads' levels",
-              (("anchor", "w_ideology", 1.0),)),
-    FreeParam("events.gain", 0.0, 5.0, 1.0,
-              "size of event effects on relations, immediate (shock_scale = 0.1 g) and lasting "
-              "(ties_scale = 0.2 g)",
-              (("events", "shock_scale", 0.1), ("events", "ties_scale", 0.2))),
-    FreeParam("observation.trade_growth", -0.10, 0.20, 0.0,
-              "nominal growth of goods trade per year, which the model does not contain"),
+@dataclass(frozen=True)
+class ModelPrior:
+    """A model parameter's prior before the registry's allowed range is known."""
+
+    name: str
+    dist: str
+    a: float
+    b: float
+    source: str
+
+
+MODEL_PRIORS: tuple[ModelPrior, ...] = (
+    ModelPrior("anchor.bias", "normal", 0.0, 1.0,
+               "weakly informative, centred on no tilt: the latent anchor at average inputs; "
+               "±2 sd is the registered range [-2, 2] (tanh 2 = 0.96)"),
+    ModelPrior("anchor.w_ideology", "halfnormal", 0.0, 1.0,
+               "ideal-point affinity raises the anchor (SCIENCE.md §3): a non-negative weight "
+               "per sd of the standardised input, half-normal sd 1 (a 2-sd gap in affinity "
+               "then moves the anchor by about 2 latent units at most)"),
+    ModelPrior("anchor.w_alliance", "halfnormal", 0.0, 0.5,
+               "a defence pledge raises the anchor (treaty coding ATOP v5.1); non-negative, "
+               "half-normal sd 0.5: secondary to ideology (sim/params.py META)"),
+    ModelPrior("anchor.w_trade", "halfnormal", 0.0, 0.25,
+               "interdependence restraint (SCIENCE.md §3); non-negative, half-normal sd 0.25: "
+               "secondary input (sim/params.py META), registered range [0, 1]"),
+    ModelPrior("anchor.rate", "uniform", 0.005, 0.15,
+               "the registry's plausible range 0.005-0.15 per month (half-lives of 4.6 to 139 "
+               "months; sim/params.py PLAUSIBLE)"),
+    ModelPrior("events.shock_scale", "halfnormal", 0.0, 0.1,
+               "latent change per 10 Goldstein points; non-negative (hostile events lower "
+               "relations by construction), half-normal sd 0.1 (default 0.1 at 1 sd)"),
+    ModelPrior("noise.sigma", "halfnormal", 0.0, 0.05,
+               "sd of the monthly latent noise; half-normal sd 0.05 (default 0.01): at 0.1 a "
+               "year's noise alone moves z by 0.35, more than the UN-distance data show"),
+    ModelPrior("trade.elasticity_one_year", "normal", 0.76, 0.3,
+               "Boehm, Levchenko & Pandalai-Nayar 2023 (AER): about 0.76 after one year; sd "
+               "0.3 covers their confidence band and the short-run estimates of Fajgelbaum "
+               "et al. 2020"),
 )
-
-PROFILED_FIXED: tuple[FreeParam, ...] = (
-    FreeParam("anchor.rate", 0.005, 0.15, 0.03, "speed of the pull toward the anchor",
-              (("anchor", "rate", 1.0),)),
-    FreeParam("balance.rate", 0.0, 0.10, 0.02, "structural-balance rate",
-              (("balance", "rate", 1.0),)),
-    FreeParam("trade.elasticity_one_year", 0.05, 1.95, 0.76,
-              "one-year tariff elasticity (Boehm, Levchenko & Pandalai-Nayar 2023: 0.76)",
-              (("trade", "elasticity_one_year", 1.0),)),
-    FreeParam("trade.alignment_semi_elasticity", 0.0, 1.0, 0.13,
-              "trade response to alignment (Gopinath et al. 2024: 0.13)",
-              (("trade", "alignment_semi_elasticity", 1.0),)),
-)
+"""Model parameters the 2010-2019 channels can speak to, with priors and their sources.
+Each must be a registered float parameter of the history scenario (:func:`priors` checks)."""
 
 
-# ----------------------------------------------------------------------------- model run
+def priors(spec: ScenarioSpec, channels: Mapping[str, Any],
+           model: Sequence[ModelPrior] = MODEL_PRIORS) -> list[Prior]:
+    """The priors of every sampled parameter: ``model`` (truncated to the registered allowed
+    range) then each channel's observation parameters (their ``ObsParam.prior`` on
+    ``[lo, hi]``). Raises UserError for a model parameter the scenario does not register."""
+    from sim.params import get, registry
+
+    reg = registry(spec)
+    out = []
+    for m in model:
+        p = reg.get(m.name)
+        if p is None or p.kind != "float":
+            raise UserError(f"{m.name}: calibrated parameter not a registered number of "
+                            f"{spec.scenario.name}; expected one of `sim params`")
+        lo = -math.inf if p.lo is None else (np.nextafter(p.lo, np.inf) if p.lo_open else p.lo)
+        hi = math.inf if p.hi is None else (np.nextafter(p.hi, -np.inf) if p.hi_open else p.hi)
+        other = p.constraint[2:].strip() if p.constraint[:1] in "≤≥" else ""
+        if other in reg and other not in {q.name for q in model}:  # a rule between parameters
+            bound = float(get(spec, other))  # (e.g. one-year elasticity ≤ long-run)
+            lo, hi = (lo, min(hi, bound)) if p.constraint[0] == "≤" else (max(lo, bound), hi)
+        out.append(Prior(m.name, m.dist, m.a, m.b, float(lo), float(hi), m.source,
+                         start=float(get(spec, m.name))))
+    for ch in channels.values():
+        for op in ch.params:
+            dist, a, b = op.prior
+            out.append(Prior(op.name, dist, float(a), float(b), float(op.lo), float(op.hi),
+                             op.why, observation=True, start=float(op.default)))
+    return out
 
 
-def theta_values(params: tuple[FreeParam, ...], theta: np.ndarray) -> dict[str, float]:
-    """The registered parameters (:mod:`sim.params` names) that ``theta`` sets, with their
-    values (``factor · value`` for each key a free parameter writes)."""
-    return {f"{group}.{key}": float(factor * v)
-            for p, v in zip(params, theta, strict=True) for group, key, factor in p.sets}
+def log_prior(pri: Sequence[Prior], theta: np.ndarray) -> np.ndarray:
+    """``(W,)`` log prior density of ``theta`` ``(W, D)`` (−inf outside a support)."""
+    theta = np.atleast_2d(theta)
+    out = np.zeros(theta.shape[0])
+    for j, p in enumerate(pri):
+        out += p.frozen().logpdf(theta[:, j])
+    return np.where(np.isnan(out), -np.inf, out)
 
 
-def with_params(spec: ScenarioSpec, params: tuple[FreeParam, ...], theta: np.ndarray,
-                noise: bool | None = None) -> tuple[ScenarioSpec, ob.ObservationParams]:
-    """The scenario with ``theta`` written into its mechanisms (through
-    :func:`sim.params.with_values`, so validated), and the observation parameters."""
-    obs = ob.ObservationParams(d_half=spec.mechanisms.anchor.d_half,
-                               base_year=int(spec.scenario.start[:4]) - 1)
-    for p, v in zip(params, theta, strict=True):
-        if p.observation:
-            obs = obs.with_(**{p.name.split(".", 1)[1]: float(v)})
-    values: dict[str, float | bool] = dict(theta_values(params, theta))
-    if noise is not None:
-        values["noise.enabled"] = noise
-    return with_values(spec, values), obs
+def prior_draws(pri: Sequence[Prior], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n, D)`` independent draws from the priors."""
+    return np.column_stack([p.frozen().rvs(size=n, random_state=rng) for p in pri])
 
 
-def predict(spec: ScenarioSpec, obs: ob.ObservationParams, seed: int = 0,
-            runs: int | np.ndarray = 1) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
-    """Annual predicted observations ``{(series, pair): (R, Y)}`` of a scenario."""
-    world = World.from_spec(spec)
-    traj = simulate(world, seed, runs)
-    return ob.observe(traj.x, traj.imports, world.ids, world.start, obs)
+# ----------------------------------------------------------------------------- likelihood
 
 
-# ----------------------------------------------------------------------------- the fit
+class ChannelLike(Protocol):
+    """What the calibration needs of an observation channel (:mod:`sim.observation`)."""
+
+    name: str
+    params: tuple[Any, ...]
+
+    def observed(self, first: int, last: int = LAST_YEAR) -> pd.DataFrame: ...
+
+    def loglik(self, view: Any, theta: Mapping[str, Any], first: int, last: int
+               ) -> np.ndarray: ...
+
+    def simulate(self, view: Any, theta: Mapping[str, Any], rng: np.random.Generator
+                 ) -> np.ndarray: ...
+
+
+def family_weights(channels: Mapping[str, Any]) -> dict[str, float]:
+    """Weight ``1/m`` of each channel whose family (``Channel.family``: the raw data it
+    measures) has ``m`` channels: channels of one family (the three UN-vote channels) measure
+    the same roll calls, so together they count as one source (a power likelihood, Bissiri,
+    Holmes & Walker 2016). A channel without a family counts fully."""
+    fam = {n: getattr(ch, "family", None) or n for n, ch in channels.items()}
+    size = {f: sum(1 for g in fam.values() if g == f) for f in fam.values()}
+    return {n: 1.0 / size[f] for n, f in fam.items()}
+
+
+def months_through(start: str, last_year: int) -> int:
+    """Monthly steps from ``start`` (YYYY-MM) to the end of December ``last_year``."""
+    y, m = (int(v) for v in start.split("-"))
+    return 12 * (last_year + 1 - y) - (m - 1)
+
+
+def default_channels() -> dict[str, ChannelLike]:
+    """The registered observation channels (:data:`sim.observation.CHANNELS`)."""
+    from sim.observation import CHANNELS
+
+    return dict(CHANNELS)
+
+
+def default_view(traj: Any) -> Any:
+    """The channels' view of a trajectory (:class:`sim.observation.SimView`)."""
+    from sim.observation import SimView
+
+    make = getattr(SimView, "from_trajectory", None)
+    return make(traj) if make is not None else SimView(traj)
+
+
+class Likelihood:
+    """The simulated log-likelihood ``log p̂(y | θ)`` of the channels on the history.
+
+    ``names``: the sampled parameters (model ones are those ``model`` lists, the rest go to the
+    channels); ``replicates``: ``K`` runs per θ, runs ``0 .. K-1`` of ``seed`` for every θ
+    (common random numbers). The history is cut at the end of ``last`` (≤ 2019). ``weights``:
+    each channel's power in ``ℓ_k = Σ_c w_c log p_c`` (default :func:`family_weights`)."""
+
+    def __init__(self, spec: ScenarioSpec, channels: Mapping[str, ChannelLike],
+                 names: Sequence[str], model: Sequence[str], replicates: int, seed: int,
+                 last: int = LAST_YEAR, view: Callable[[Any], Any] = default_view,
+                 weights: Mapping[str, float] | None = None) -> None:
+        if last > LAST_YEAR:
+            raise ValueError(f"last year {last} is after {LAST_YEAR}")
+        world = World.from_spec(spec)
+        months = months_through(world.start, last)
+        if months < 1:
+            raise ValueError(f"history starts {world.start}, after {last}")
+        self.world = replace(world, months=min(months, world.months))
+        self.first, self.last = int(world.start[:4]), last
+        self.channels, self.names = dict(channels), list(names)
+        self.model = [n for n in self.names if n in set(model)]
+        self.replicates, self.seed, self.view = int(replicates), int(seed), view
+        self.weights = family_weights(self.channels) if weights is None else dict(weights)
+        self.calls = 0
+
+    def simulate(self, theta: np.ndarray, runs: np.ndarray) -> Any:
+        """The trajectory of runs ``runs`` with row ``r`` at ``theta[r]``."""
+        from sim.engine import simulate
+
+        params = {n: theta[:, self.names.index(n)] for n in self.model}
+        return simulate(self.world, self.seed, runs, params=params)
+
+    def theta_map(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        return {n: theta[:, j] for j, n in enumerate(self.names)}
+
+    def per_replicate(self, theta: np.ndarray) -> np.ndarray:
+        """``(W, K)`` log-likelihood of each replicate run at each row of ``theta`` ``(W, D)``
+        (NaN becomes −inf)."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        w, k = theta.shape[0], self.replicates
+        rows = np.repeat(theta, k, axis=0)
+        traj = self.simulate(rows, np.tile(np.arange(k), w))
+        view, th = self.view(traj), self.theta_map(rows)
+        ll = np.zeros(w * k)
+        for name, ch in self.channels.items():
+            ll += self.weights[name] * np.asarray(ch.loglik(view, th, self.first, self.last),
+                                                  dtype=float)
+        self.calls += 1
+        return np.where(np.isnan(ll), -np.inf, ll).reshape(w, k)
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        """``(W,)`` ``log p̂(y | θ) = logsumexp_k ℓ_k − log K``."""
+        return log_mean_exp(self.per_replicate(theta))
+
+
+def log_mean_exp(ll: np.ndarray) -> np.ndarray:
+    """``log(mean(exp(ll), axis=-1))`` without overflow (−inf rows stay −inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = logsumexp(ll, axis=-1) - math.log(ll.shape[-1])
+    return np.where(np.isnan(out), -np.inf, out)
+
+
+class Posterior:
+    """``log p(θ) + log p̂(y | θ)`` for emcee's vectorised calls: ``(W, D) -> (W,)`` with blobs
+    ``(loglik, logprior)``; rows outside the prior's support are not simulated."""
+
+    def __init__(self, pri: Sequence[Prior], like: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.pri, self.like = list(pri), like
+
+    def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        lp = log_prior(self.pri, theta)
+        ll = np.full(theta.shape[0], -np.inf)
+        ok = np.isfinite(lp)
+        if ok.any():
+            ll[ok] = self.like(theta[ok])
+        return lp + ll, ll, lp
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sampler settings: ``walkers`` (even, ≥ 2·dimensions), ``steps`` per walker, ``burn``
+    steps discarded (default half), ``thin``, ``replicates`` K runs per θ, ``seed``,
+    ``ppc_draws`` posterior rows for the predictive checks."""
+
+    walkers: int = 80
+    steps: int = 1500
+    replicates: int = 4
+    seed: int = 2010
+    burn: int | None = 500
+    thin: int = 20
+    ppc_draws: int = 400
+    laplace_iter: int = 100
+    """L-BFGS-B iterations of the start (:func:`laplace`); 0: start at the defaults."""
+
+    @property
+    def burn_in(self) -> int:
+        return self.steps // 2 if self.burn is None else min(self.burn, self.steps // 2)
+
+
+QUICK = Settings(walkers=0, steps=6, replicates=2, burn=2, thin=1, ppc_draws=8, laplace_iter=0)
+"""``--quick``: a few steps to check the machinery (walkers = 2·D + 2 when 0)."""
+
+
+def settings_for(quick: bool = False, **given: int | None) -> Settings:
+    """:data:`QUICK` or the default :class:`Settings`, with the values ``given`` that are not
+    None (``steps``, ``walkers``, ``replicates``, ``seed`` ...)."""
+    return replace(QUICK if quick else Settings(),
+                   **{k: v for k, v in given.items() if v is not None})
 
 
 @dataclass
-class Fit:
-    """Result of :func:`fit` (all arrays over :data:`FREE` order unless named otherwise)."""
+class Chain:
+    """What the sampler returns: ``chain`` ``(S, W, D)``, ``loglik``/``logprior`` ``(S, W)``,
+    per-walker acceptance fractions, and the settings used."""
 
-    params: tuple[FreeParam, ...]
-    theta: np.ndarray
-    cov: np.ndarray
-    jac: np.ndarray
-    years: np.ndarray
-    observed: dict[tuple[str, str], np.ndarray]
-    fitted: dict[tuple[str, str], np.ndarray]
-    sigma: dict[tuple[str, str], float]
-    dof: int
-    ssr: float
-    nfev: int
-    obs_params: ob.ObservationParams
-    resid_sd: dict[tuple[str, str], float] = field(default_factory=dict)
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def sd(self) -> np.ndarray:
-        return np.sqrt(np.maximum(np.diag(self.cov), 0.0))
-
-    def rmse(self, key: tuple[str, str]) -> float:
-        return float(np.sqrt(np.nanmean((self.fitted[key] - self.observed[key]) ** 2)))
-
-    def values(self) -> dict[str, float]:
-        return {p.name: float(v) for p, v in zip(self.params, self.theta, strict=True)}
+    names: list[str]
+    chain: np.ndarray
+    loglik: np.ndarray
+    logprior: np.ndarray
+    acceptance: np.ndarray
+    settings: Settings
+    walkers: int
+    seconds: float
+    start: dict[str, Any] = field(default_factory=dict)
 
 
-class Problem:
-    """Weighted residuals of the history scenario against the observed series."""
-
-    def __init__(self, spec: ScenarioSpec, observed: pd.DataFrame, years: np.ndarray,
-                 params: tuple[FreeParam, ...] = FREE) -> None:
-        self.spec, self.params, self.years = spec, params, np.asarray(years)
-        self.observed = ob.observed_matrix(observed, self.years)
-        for key, val in self.observed.items():
-            if np.isnan(val).any():
-                raise ValueError(f"observed series {key} has missing years in {list(years)}")
-        self.sigma = dict.fromkeys(ob.SERIES, 1.0)
-        self.fixed: dict[str, float] = {}  # profile: name -> value held fixed
-
-    def predicted(self, theta: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-        params, full = self.params, np.asarray(theta, dtype=float)
-        if self.fixed:
-            extra = [p for p in (*FREE, *PROFILED_FIXED) if p.name in self.fixed]
-            params = (*params, *extra)
-            full = np.concatenate([full, [self.fixed[p.name] for p in extra]])
-        spec, obs = with_params(self.spec, params, full, noise=False)
-        years, pred = predict(spec, obs)
-        sel = np.isin(years, self.years)
-        return {k: v[0, sel] for k, v in pred.items()}
-
-    def residuals(self, theta: np.ndarray) -> np.ndarray:
-        pred = self.predicted(theta)
-        out = []
-        for key in ob.SERIES:
-            if key[0] == ob.TRADE:
-                r = np.log(pred[key]) - np.log(self.observed[key])
-            else:
-                r = pred[key] - self.observed[key]
-            out.append(r / self.sigma[key])
-        return np.concatenate(out)
-
-    def raw_residuals(self, theta: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-        """Unweighted residuals (distance units; log units for trade)."""
-        pred = self.predicted(theta)
-        return {k: (np.log(pred[k]) - np.log(self.observed[k])) if k[0] == ob.TRADE
-                else pred[k] - self.observed[k] for k in ob.SERIES}
-
-    def solve(self, start: np.ndarray, max_nfev: int | None = None) -> OptimizeResult:
-        lo = np.array([p.lo for p in self.params])
-        hi = np.array([p.hi for p in self.params])
-        return least_squares(self.residuals, np.clip(start, lo, hi), bounds=(lo, hi),
-                             x_scale="jac", diff_step=1e-4, max_nfev=max_nfev)
+def _bounds(pri: Sequence[Prior]) -> tuple[np.ndarray, np.ndarray]:
+    """Inner bounds of the priors' supports (a thousandth of a finite width inside)."""
+    lo, hi = (np.array(v, dtype=float) for v in zip(*(p.support for p in pri), strict=True))
+    width = hi - lo
+    fin = np.isfinite(width)
+    return np.where(fin, lo + 1e-3 * width, lo), np.where(fin, hi - 1e-3 * width, hi)
 
 
-def fit(spec: ScenarioSpec, observed: pd.DataFrame, last_year: int = ob.CALIBRATION_END,
-        first_year: int = FIRST_YEAR, params: tuple[FreeParam, ...] = FREE,
-        profile: bool = False, profile_points: int = 5) -> Fit:
-    """Two-stage weighted least squares of ``params`` on ``first_year .. last_year``."""
-    if last_year > ob.CALIBRATION_END:
-        raise ValueError(f"last_year {last_year} is after {ob.CALIBRATION_END}")
-    observed = observed[observed["year"] <= last_year]
-    years = np.arange(first_year, last_year + 1)
-    prob = Problem(spec, observed, years, params)
-    # stage 1: unit weights (distance units, log trade); stage 2: each series scaled by its
-    # stage-1 residual sd
-    res = prob.solve(np.array([p.start for p in params]))
-    raw = prob.raw_residuals(res.x)
-    prob.sigma = {k: max(float(np.sqrt(np.mean(raw[k] ** 2))), 1e-3) for k in ob.SERIES}
-    nfev = res.nfev
-    res = prob.solve(res.x)
-    nfev += res.nfev
-    lo = np.array([p.lo for p in params])
-    hi = np.array([p.hi for p in params])
-    theta = np.where(np.abs(res.x - lo) < 1e-9, lo, np.where(np.abs(res.x - hi) < 1e-9, hi, res.x))
-    jac = jacobian(prob, theta)  # least_squares' own is modified at active bounds
-    n, k = jac.shape
-    dof = max(n - k, 1)
-    ssr = float(np.sum(res.fun ** 2))
-    cov = (ssr / dof) * np.linalg.pinv(jac.T @ jac)
-    pred = prob.predicted(theta)
-    raw = prob.raw_residuals(theta)
-    _, obs = with_params(spec, params, theta)
-    result = Fit(params=params, theta=theta, cov=cov, jac=jac, years=years,
-                 observed=prob.observed, fitted=pred, sigma=dict(prob.sigma), dof=dof,
-                 ssr=ssr, nfev=nfev, obs_params=obs,
-                 resid_sd={k: float(np.sqrt(np.mean(raw[k] ** 2))) for k in ob.SERIES})
-    if profile:
-        result.profiles = profiles(prob, theta, jac, ssr, dof, profile_points)
-    return result
+def _gradient_points(theta: np.ndarray, h: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``θ, θ + h_j e_j, θ − h_j e_j`` (kept within ``[lo, hi]``) and the actual
+    ``(up − down)`` step of each coordinate."""
+    d = len(theta)
+    up = np.minimum(theta + h, hi)
+    down = np.maximum(theta - h, lo)
+    pts = np.repeat(theta[None], 2 * d + 1, axis=0)
+    pts[1 + np.arange(d), np.arange(d)] = up
+    pts[1 + d + np.arange(d), np.arange(d)] = down
+    return pts, up - down
 
 
-def jacobian(prob: Problem, theta: np.ndarray, rel: float = 1e-4) -> np.ndarray:
-    """Finite-difference Jacobian of the weighted residuals: central inside the bounds,
-    one-sided inward at a bound (step ``rel · max(1, |θ|)``)."""
-    r0 = prob.residuals(theta)
-    cols = []
-    for k, p in enumerate(prob.params):
-        h = rel * max(1.0, abs(theta[k]))
-        up, down = theta.copy(), theta.copy()
-        up[k], down[k] = theta[k] + h, theta[k] - h
-        if up[k] > p.hi:
-            cols.append((r0 - prob.residuals(down)) / h)
-        elif down[k] < p.lo:
-            cols.append((prob.residuals(up) - r0) / h)
-        else:
-            cols.append((prob.residuals(up) - prob.residuals(down)) / (2 * h))
-    return np.stack(cols, axis=1)
+def _value_and_gradient(post: Posterior, theta: np.ndarray, h: np.ndarray, lo: np.ndarray,
+                        hi: np.ndarray) -> tuple[float, np.ndarray]:
+    """``log p(θ | y)`` and its central-difference gradient, from one batched call."""
+    pts, step = _gradient_points(theta, h, lo, hi)
+    lp = post(pts)[0]
+    d = len(theta)
+    grad = (lp[1:d + 1] - lp[d + 1:]) / step
+    return float(lp[0]), np.where(np.isfinite(grad), grad, 0.0)
 
 
-def profiles(prob: Problem, theta: np.ndarray, jac: np.ndarray, ssr: float, dof: int,
-             points: int = 5) -> dict[str, dict[str, Any]]:
-    """Profile of the weighted SSR over each free parameter and each fixed one of
-    :data:`PROFILED_FIXED`: the parameter is held at grid values and the free ones re-fitted.
-    ``delta_ssr / s²`` below 3.84 marks values the data cannot reject (95%). Free parameters
-    are profiled over ±2.5 sd around the estimate (clipped to the bounds), fixed ones over
-    their whole range."""
-    s2 = ssr / dof
-    out: dict[str, dict[str, Any]] = {}
-    names = [p.name for p in prob.params]
-    sd = np.sqrt(np.maximum(np.diag(s2 * np.linalg.pinv(jac.T @ jac)), 0.0))
-    for target in (*prob.params, *PROFILED_FIXED):
-        if target.name in names:
-            i = names.index(target.name)
-            centre = float(theta[i])
-            half = 2.5 * sd[i] if np.isfinite(sd[i]) and sd[i] > 0 else (target.hi - target.lo) / 8
-            grid = np.linspace(max(target.lo, centre - half), min(target.hi, centre + half),
-                               points)
-            others = tuple(p for p in prob.params if p.name != target.name)
-            start = np.delete(theta, i)
-        else:
-            grid = np.linspace(target.lo, target.hi, points)
-            others, start = prob.params, theta
-        sub = Problem.__new__(Problem)
-        sub.__dict__.update(prob.__dict__)
-        sub.params, sub.fixed = others, {target.name: 0.0}
-        delta = []
-        for g in grid:
-            sub.fixed = {target.name: float(g)}
-            res = sub.solve(start, max_nfev=40)
-            delta.append(float(np.sum(res.fun ** 2)) - ssr)
-        delta_arr = np.asarray(delta) / s2
-        out[target.name] = {
-            "grid": [float(g) for g in grid], "delta_ssr_over_s2": [float(d) for d in delta_arr],
-            "fixed_in_fit": target.name not in names,
-            "not_rejected_range": not_rejected(grid, delta_arr),
-            "flat": bool(np.all(delta_arr < 3.84)),
-        }
-    return out
+def laplace(post: Posterior, maxiter: int = 100) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The posterior mode and a Laplace (normal) approximation of the posterior there (with
+    ``maxiter = 0``: the starting values and a diagonal covariance of (0.1 prior sd)²): the mode
+    by L-BFGS-B from the starting values (:attr:`Prior.start`) with central-difference
+    gradients (one batched simulation per gradient: ``2D + 1`` parameter vectors), the
+    covariance as the inverse of the negative finite-difference Hessian of the log posterior
+    (eigenvalues floored at the prior precision, so it is positive definite). Used only to
+    start the walkers close to the posterior (the sampler then corrects it). Returns
+    ``(mode, covariance, info)``."""
+    from scipy.optimize import minimize
+
+    pri = post.pri
+    lo, hi = _bounds(pri)
+    sd = np.array([p.frozen().std() for p in pri])
+    h = 1e-3 * sd
+    x0 = np.clip([p.frozen().median() if p.start is None else p.start for p in pri], lo, hi)
+    if maxiter == 0:
+        return x0, np.diag((0.1 * sd) ** 2), {"iterations": 0, "note": "no search (quick)"}
+
+    def fun(u: np.ndarray) -> tuple[float, np.ndarray]:  # u: θ in prior sds from x0
+        v, g = _value_and_gradient(post, x0 + sd * u, h, lo, hi)
+        return (-v, -g * sd) if np.isfinite(v) else (1e300, np.zeros_like(g))
+
+    res = minimize(fun, np.zeros(len(x0)), jac=True, method="L-BFGS-B",
+                   bounds=list(zip((lo - x0) / sd, (hi - x0) / sd, strict=True)),
+                   options={"maxiter": maxiter})
+    mode = np.clip(x0 + sd * res.x, lo, hi)
+    d = len(mode)
+    hess = np.empty((d, d))
+    for j in range(d):  # Hessian columns: differences of gradients
+        e = np.zeros(d)
+        e[j] = 10 * h[j]
+        a, b = np.minimum(mode + e, hi), np.maximum(mode - e, lo)
+        hess[:, j] = (_value_and_gradient(post, a, h, lo, hi)[1]
+                      - _value_and_gradient(post, b, h, lo, hi)[1]) / (a[j] - b[j])
+    prec = -(hess + hess.T) / 2
+    w, v = np.linalg.eigh(prec)
+    w = np.maximum(w, 1.0 / np.max(sd) ** 2)
+    cov = (v / w) @ v.T
+    info = {"log_posterior_at_mode": float(-res.fun), "iterations": int(res.nit),
+            "evaluations": int(res.nfev), "converged": bool(res.success),
+            "message": str(res.message)}
+    return mode, cov, info
 
 
-def not_rejected(grid: np.ndarray, delta: np.ndarray, level: float = 3.84) -> list[float] | None:
-    """The range of the grid where the profile stays below ``level``, with its ends
-    interpolated linearly to the crossings (the grid's ends if it never crosses)."""
-    ok = np.flatnonzero(delta < level)
-    if not ok.size:
-        return None
-    i, j = int(ok.min()), int(ok.max())
-
-    def cross(a: int, b: int) -> float:
-        w = (level - delta[a]) / (delta[b] - delta[a])
-        return float(grid[a] + w * (grid[b] - grid[a]))
-
-    lo = cross(i, i - 1) if i > 0 else float(grid[0])
-    hi = cross(j, j + 1) if j < len(grid) - 1 else float(grid[-1])
-    return [lo, hi]
+def initial_positions(post: Posterior, walkers: int, seed: int, mode: np.ndarray,
+                      cov: np.ndarray) -> np.ndarray:
+    """``(W, D)`` draws from the Laplace approximation ``N(mode, cov)`` (:func:`laplace`),
+    kept inside the priors' supports, from ``SeedSequence(seed, spawn_key=(INIT_TAG,))``:
+    walkers start spread like the posterior, so the burn-in only has to correct the normal
+    approximation (Foreman-Mackey et al. 2013 §4)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(INIT_TAG,)))
+    lo, hi = _bounds(post.pri)
+    return np.clip(rng.multivariate_normal(mode, cov, size=walkers, method="eigh"), lo, hi)
 
 
-# ----------------------------------------------------------------------------- identifiability
+MOVES = "80% differential evolution (DEMove), 20% DE snooker (DESnookerMove)"
+"""The proposal mixture: ter Braak (2006) and ter Braak & Vrugt (2008), the mixture emcee's
+documentation suggests when the stretch move mixes slowly (it did here: acceptance 0.2 and
+drifting walkers in 33 dimensions)."""
 
 
-def identifiability(f: Fit) -> dict[str, Any]:
-    """Correlations, singular values of the Jacobian with columns scaled by each parameter's
-    bound width (dimensionless), condition number, and the weakest direction."""
-    corr = correlation(f.cov)
-    widths = np.array([p.hi - p.lo for p in f.params])
-    _, sv, vt = np.linalg.svd(f.jac * widths, full_matrices=False)
-    weakest = vt[-1] / np.abs(vt[-1]).max()
-    off = np.abs(corr - np.eye(len(corr)))
-    return {
-        "correlation": [[float(c) for c in row] for row in corr],
-        "singular_values_scaled": [float(s) for s in sv],
-        "condition_number": float(sv[0] / sv[-1]) if sv[-1] > 0 else None,
-        "weakest_direction": {p.name: float(w) for p, w in zip(f.params, weakest, strict=True)},
-        "max_abs_correlation": float(np.max(off)),
-    }
+def moves() -> list[tuple[Any, float]]:
+    """emcee moves of :data:`MOVES`."""
+    import emcee
+
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
 
 
-def correlation(cov: np.ndarray) -> np.ndarray:
-    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    safe = np.where(sd > 0, sd, 1.0)
-    return cov / np.outer(safe, safe)
+def sample(post: Posterior, names: Sequence[str], settings: Settings,
+           progress: bool = False,
+           start: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None) -> Chain:
+    """Run emcee's ensemble sampler (vectorised) from :func:`initial_positions` around the
+    Laplace approximation (``start``, default :func:`laplace`), with a mixture of moves
+    (:data:`MOVES`); deterministic given ``settings.seed``."""
+    import emcee
+
+    dims = len(names)
+    walkers = settings.walkers or 2 * dims + 2
+    walkers += walkers % 2
+    if walkers < 2 * dims:
+        raise UserError(f"--walkers: got {walkers}; expected at least twice the {dims} "
+                        "sampled parameters")
+    t0 = time.perf_counter()
+    mode, cov, info = laplace(post, settings.laplace_iter) if start is None else start
+    p0 = initial_positions(post, walkers, settings.seed, mode, cov)
+    def rows(theta: np.ndarray) -> list[tuple[float, float, float]]:
+        """emcee's vectorised form: one ``(log posterior, loglik, logprior)`` per walker."""
+        return list(zip(*(a.tolist() for a in post(theta)), strict=True))
+
+    sampler = emcee.EnsembleSampler(walkers, dims, rows, vectorize=True, moves=moves(),
+                                    blobs_dtype=[("loglik", float), ("logprior", float)])
+    rstate = np.random.RandomState(settings.seed % 2**32).get_state()
+    sampler.run_mcmc(emcee.State(p0, random_state=rstate), settings.steps, progress=progress,
+                     progress_kwargs={"desc": "calibrate", "unit": "step", "leave": False})
+    blobs = sampler.get_blobs()
+    return Chain(list(names), sampler.get_chain(), np.asarray(blobs["loglik"]),
+                 np.asarray(blobs["logprior"]), np.asarray(sampler.acceptance_fraction),
+                 settings, walkers, time.perf_counter() - t0, info)
 
 
-def key_name(key: tuple[str, str]) -> str:
-    return f"{key[0]}:{key[1]}"
+def posterior_frame(ch: Chain) -> pd.DataFrame:
+    """Retained samples (after burn-in, every ``thin``-th step), one row per walker and step,
+    ordered by step then walker: the parameters, ``loglik``, ``logprior``, ``walker``,
+    ``step``."""
+    s = ch.settings
+    steps = np.arange(min(s.burn_in, ch.chain.shape[0] - 1), ch.chain.shape[0], s.thin)
+    w = ch.chain.shape[1]
+    cols: dict[str, Any] = {n: ch.chain[steps, :, j].ravel() for j, n in enumerate(ch.names)}
+    cols["loglik"] = ch.loglik[steps].ravel()
+    cols["logprior"] = ch.logprior[steps].ravel()
+    cols["walker"] = np.tile(np.arange(w), len(steps))
+    cols["step"] = np.repeat(steps, w)
+    return pd.DataFrame(cols)
 
 
-def fit_table(f: Fit) -> dict[str, Any]:
-    """RMSE per series (natural units) with the constant-mean in-sample baseline."""
-    out = {}
-    for key in ob.SERIES:
-        o, p = f.observed[key], f.fitted[key]
-        const = np.full_like(o, o.mean())
-        out[key_name(key)] = {
-            "unit": "ideal-point distance" if key[0] == ob.DISTANCE else "USD bn",
-            "rmse": float(np.sqrt(np.mean((p - o) ** 2))),
-            "rmse_constant_mean": float(np.sqrt(np.mean((const - o) ** 2))),
-            "weight_sd_stage1": f.sigma[key],
-            "residual_sd": f.resid_sd[key],
-            "residual_sd_unit": "ideal-point distance" if key[0] == ob.DISTANCE else "log",
-            "years": [int(y) for y in f.years],
-            "observed": [float(v) for v in o],
-            "fitted": [float(v) for v in p],
-        }
-    return out
+# ----------------------------------------------------------------------------- diagnostics
 
 
-def report(f: Fit, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    sd = f.sd
-    params = []
-    for p, v, s in zip(f.params, f.theta, sd, strict=True):
-        at = "lower" if np.isclose(v, p.lo, atol=1e-6) else (
-            "upper" if np.isclose(v, p.hi, atol=1e-6) else None)
-        params.append({
-            "name": p.name, "estimate": float(v), "sd": float(s),
-            "ci95": [float(max(p.lo, v - 1.96 * s)), float(min(p.hi, v + 1.96 * s))],
-            "bounds": [p.lo, p.hi], "at_bound": at, "why": p.why,
-            "sets": {f"mechanisms.{g}.{k}": float(fac * v) for g, k, fac in p.sets},
+def contraction(var_post: np.ndarray, var_prior: np.ndarray) -> np.ndarray:
+    """Posterior contraction ``1 − var_post / var_prior`` (Schad, Betancourt & Vasishth 2021):
+    near 1 the data determine the parameter, near 0 they say nothing beyond the prior."""
+    return 1.0 - np.asarray(var_post, dtype=float) / np.asarray(var_prior, dtype=float)
+
+
+def split_rhat(x: np.ndarray) -> float:
+    """Split-R̂ (Gelman et al. 2013, BDA3 §11.4) of ``x`` ``(S, C)``: each chain halved,
+    ``sqrt(((n-1)/n·W + B/n) / W)`` with ``W`` the mean within-chain and ``B/n`` the
+    between-chain variance of the half-chain means."""
+    n = x.shape[0] // 2
+    if n < 2:
+        return float("nan")
+    halves = np.concatenate([x[:n], x[n:2 * n]], axis=1)
+    within = halves.var(axis=0, ddof=1).mean()
+    between = n * halves.mean(axis=0).var(ddof=1)
+    if within <= 0:
+        return float("nan")
+    return float(np.sqrt(((n - 1) / n * within + between / n) / within))
+
+
+def autocorr_time(ch: Chain) -> np.ndarray:
+    """Integrated autocorrelation time per parameter after burn-in (emcee, ``tol=0``)."""
+    import emcee
+
+    kept = ch.chain[ch.settings.burn_in:]
+    if kept.shape[0] < 4:
+        return np.full(len(ch.names), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a walker that never moved
+        return np.asarray(emcee.autocorr.integrated_time(kept, tol=0), dtype=float)
+
+
+def summary_table(ch: Chain, post: pd.DataFrame, pri: Sequence[Prior]) -> list[dict[str, Any]]:
+    """Per parameter: prior, posterior mean/sd/quantiles (5, 50, 95%), contraction, split-R̂,
+    autocorrelation time and effective samples."""
+    tau = autocorr_time(ch)
+    kept = ch.chain[ch.settings.burn_in:]
+    rows = []
+    for j, p in enumerate(pri):
+        v = post[p.name].to_numpy()
+        d = p.frozen()
+        q = np.quantile(v, [0.05, 0.5, 0.95])
+        var_prior = float(d.var())
+        rows.append({
+            "name": p.name, "kind": "observation" if p.observation else "model",
+            "prior": p.text(), "prior_mean": float(d.mean()), "prior_sd": math.sqrt(var_prior),
+            "prior_source": p.source, "mean": float(v.mean()), "sd": float(v.std(ddof=1)),
+            "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
+            "contraction": float(contraction(v.var(ddof=1), var_prior)),
+            "rhat": split_rhat(kept[:, :, j]),
+            "autocorr_time": float(tau[j]),
+            "effective_samples": float(kept.shape[0] * kept.shape[1] / tau[j])
+            if np.isfinite(tau[j]) and tau[j] > 0 else None,
         })
-    return {
-        "data_through": int(f.years.max()),
-        "years": [int(y) for y in f.years],
-        "free_parameters": params,
-        "covariance": [[float(c) for c in row] for row in f.cov],
-        "identifiability": identifiability(f),
-        "profiles": f.profiles,
-        "fixed_parameters": {p.name: p.start for p in PROFILED_FIXED},
-        "observation": {"d_half": f.obs_params.d_half, "base_year": f.obs_params.base_year,
-                        "trade_growth": f.obs_params.trade_growth,
-                        "residual_sd": {key_name(k): v for k, v in f.resid_sd.items()},
-                        "residual_sd_note": "measurement noise per series: RMSE of the fit, "
-                                            "ideal-point units for distances, logs for trade"},
-        "fit": fit_table(f),
-        "weighted_ssr": f.ssr, "dof": f.dof, "nfev": f.nfev,
-        "method": "scipy.optimize.least_squares (trf), deterministic run with noise off; "
-                  "two-stage weights (residual sd per series); covariance s^2 (J'J)^-1",
-        **(extra or {}),
-    }
+    return rows
+
+
+# ----------------------------------------------------------------------------- predictive checks
+
+
+def _series(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Rows of an observed table grouped by pair (and direction when given): ``(label, row
+    indices in time order, times)``."""
+    keys = [c for c in ("pair", "direction", "flow", "series") if c in frame.columns]
+    labels = (frame[keys].astype(str).agg(" ".join, axis=1) if keys
+              else pd.Series("all", index=frame.index))
+    times = frame["time"].astype(str).to_numpy()
+    out = []
+    for label in sorted(labels.unique()):
+        rows = np.flatnonzero((labels == label).to_numpy())
+        rows = rows[np.argsort(times[rows], kind="stable")]
+        out.append((str(label), rows, times[rows]))
+    return out
+
+
+def _lag(times: np.ndarray) -> int:
+    """Year-on-year lag in rows: 12 for monthly times (YYYY-MM), 1 for annual."""
+    return 12 if len(times) and "-" in str(times[0]) else 1
+
+
+def ppc_stats(values: np.ndarray, lag: int) -> dict[str, np.ndarray]:
+    """Test statistics of series ``values`` ``(..., T)``: ``level`` (mean), ``change`` (sd of
+    the year-on-year changes ``y_t − y_{t−lag}``) and ``acf1`` (lag-1 autocorrelation)."""
+    v = np.asarray(values, dtype=float)
+    out = {"level": v.mean(axis=-1)}
+    d = v[..., lag:] - v[..., :-lag] if v.shape[-1] > lag + 1 else None
+    out["change"] = d.std(axis=-1, ddof=1) if d is not None else np.full(v.shape[:-1], np.nan)
+    if v.shape[-1] > 2:
+        c = v - v.mean(axis=-1, keepdims=True)
+        den = (c * c).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["acf1"] = (c[..., 1:] * c[..., :-1]).sum(axis=-1) / den
+    else:
+        out["acf1"] = np.full(v.shape[:-1], np.nan)
+    return out
+
+
+def ppp_value(rep: np.ndarray, obs: float) -> float | None:
+    """Posterior predictive p-value ``P(T(y_rep) ≥ T(y))`` (ties count half; Gelman, Meng &
+    Stern 1996): near 0 or 1 the model misses that feature."""
+    rep = np.asarray(rep, dtype=float)
+    rep = rep[np.isfinite(rep)]
+    if not rep.size or not np.isfinite(obs):
+        return None
+    return float(np.mean(rep > obs) + 0.5 * np.mean(rep == obs))
+
+
+def _as_rate(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """Counts as shares of their trials (the scale a reader compares), values as they are."""
+    if "trials" in frame.columns:
+        trials = frame["trials"].to_numpy(dtype=float)
+        return np.asarray(values, dtype=float) / np.where(trials > 0, trials, np.nan)
+    return np.asarray(values, dtype=float)
+
+
+@dataclass
+class Replicated:
+    """Posterior predictive replicates of one channel: the observed table and ``(S, K)``
+    replicated observations at its rows."""
+
+    channel: str
+    observed: pd.DataFrame
+    rep: np.ndarray
+
+
+def replicate(like: Likelihood, post: pd.DataFrame, draws: int, seed: int) -> list[Replicated]:
+    """``draws`` posterior rows (evenly spaced over the file), each run once with fresh random
+    streams (runs ``K .. K+S-1``, disjoint from the likelihood's replicates), then each
+    channel's :meth:`simulate` with ``SeedSequence(seed, spawn_key=(PPC_TAG,))``."""
+    idx = np.unique(np.linspace(0, len(post) - 1, min(draws, len(post))).round().astype(int))
+    theta = post.iloc[idx][like.names].to_numpy(dtype=float)
+    traj = like.simulate(theta, like.replicates + np.arange(len(idx)))
+    view, th = like.view(traj), like.theta_map(theta)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PPC_TAG,)))
+    out = []
+    for name, ch in like.channels.items():
+        obs = ch.observed(like.first, like.last).reset_index(drop=True)
+        out.append(Replicated(name, obs, np.asarray(ch.simulate(view, th, rng), dtype=float)))
+    return out
+
+
+def ppc_table(reps: Sequence[Replicated]) -> dict[str, Any]:
+    """Per channel and series: observed statistic, replicated median and 90% interval, and the
+    posterior predictive p-value of the level, year-on-year change and lag-1 autocorrelation."""
+    out: dict[str, Any] = {}
+    for r in reps:
+        obs_v = _as_rate(r.observed, r.observed["value"].to_numpy())
+        rep_v = _as_rate(r.observed, r.rep)
+        series = {}
+        for label, rows, times in _series(r.observed):
+            lag = _lag(times)
+            so, sr = ppc_stats(obs_v[rows], lag), ppc_stats(rep_v[:, rows], lag)
+            series[label] = {
+                "first": str(times[0]), "last": str(times[-1]), "n": len(rows),
+                **{k: {"observed": float(so[k]),
+                       "replicated_median": float(np.nanmedian(sr[k])),
+                       "replicated_90": [float(np.nanquantile(sr[k], 0.05)),
+                                         float(np.nanquantile(sr[k], 0.95))],
+                       "ppp": ppp_value(sr[k], float(so[k]))}
+                   for k in ("level", "change", "acf1")},
+            }
+        out[r.channel] = series
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def plot_trace(ch: Chain, path: Path) -> None:
+    """Walker traces of every parameter, burn-in shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    d = len(ch.names)
+    cols = 3
+    rows = math.ceil(d / cols)
+    fig = Figure(figsize=(12, 1.9 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    every = max(1, ch.chain.shape[0] // 300)  # at most ~300 points per walker: a small file
+    steps = np.arange(0, ch.chain.shape[0], every)
+    for j, name in enumerate(ch.names):
+        ax = axes[j]
+        ax.plot(steps, ch.chain[steps, :, j], color="0.2", alpha=0.15, lw=0.6)
+        ax.axvspan(0, ch.settings.burn_in, color="tab:orange", alpha=0.12, lw=0)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[d:]:
+        ax.set_visible(False)
+    fig.suptitle(f"emcee traces: {ch.walkers} walkers x {ch.chain.shape[0]} steps "
+                 f"(every {every}; shaded: burn-in, discarded)", fontsize=10)
+    fig.savefig(path, dpi=90)
+
+
+def plot_marginals(post: pd.DataFrame, pri: Sequence[Prior], rows: Sequence[dict[str, Any]],
+                   path: Path) -> None:
+    """Posterior histogram against the prior density per parameter, with the contraction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    d = len(pri)
+    cols = 4
+    nrow = math.ceil(d / cols)
+    fig = Figure(figsize=(13, 2.2 * nrow + 0.6), layout="constrained")
+    axes = fig.subplots(nrow, cols, squeeze=False).ravel()
+    for j, (p, row) in enumerate(zip(pri, rows, strict=True)):
+        ax, dist = axes[j], p.frozen()
+        v = post[p.name].to_numpy()
+        lo = min(np.quantile(v, 0.001), dist.ppf(0.01))
+        hi = max(np.quantile(v, 0.999), dist.ppf(0.99))
+        grid = np.linspace(lo, hi, 200)
+        ax.hist(v, bins=40, range=(lo, hi), density=True, color="tab:blue", alpha=0.6,
+                label="posterior")
+        ax.plot(grid, dist.pdf(grid), color="0.3", lw=1, ls="--", label="prior")
+        ax.set_title(f"{p.name}\ncontraction {row['contraction']:.2f}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    axes[0].legend(fontsize=7)
+    for ax in axes[d:]:
+        ax.set_visible(False)
+    fig.suptitle("Posterior (bars) against prior (dashed)", fontsize=10)
+    fig.savefig(path, dpi=110)
+
+
+def plot_ppc(r: Replicated, table: Mapping[str, Any], path: Path) -> None:
+    """Observed series against the 5-95% and 25-75% bands of the replicated observations,
+    one panel per series, with the p-values of the three statistics."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    groups = _series(r.observed)
+    cols = min(3, len(groups))
+    nrow = math.ceil(len(groups) / cols)
+    fig = Figure(figsize=(4.4 * cols, 2.8 * nrow + 0.5), layout="constrained")
+    axes = fig.subplots(nrow, cols, squeeze=False).ravel()
+    obs_v = _as_rate(r.observed, r.observed["value"].to_numpy())
+    rep_v = _as_rate(r.observed, r.rep)
+    for ax, (label, rows, times) in zip(axes, groups, strict=False):
+        t = np.array([_decimal_time(s) for s in times])
+        q = np.nanquantile(rep_v[:, rows], [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        ax.fill_between(t, q[0], q[4], color="tab:blue", alpha=0.18, lw=0, label="5-95%")
+        ax.fill_between(t, q[1], q[3], color="tab:blue", alpha=0.3, lw=0, label="25-75%")
+        ax.plot(t, q[2], color="tab:blue", lw=1)
+        ax.plot(t, obs_v[rows], color="k", lw=1, marker="o" if len(t) < 30 else None, ms=3,
+                label="observed")
+        pv = table.get(label, {})
+        text = ", ".join(f"{k} {pv[k]['ppp']:.2f}" for k in ("level", "change", "acf1")
+                         if pv.get(k, {}).get("ppp") is not None)
+        ax.set_title(f"{label}\nppp: {text}", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Posterior predictive check: {r.channel}"
+                 + (" (share of trials)" if "trials" in r.observed.columns else ""), fontsize=10)
+    fig.savefig(path, dpi=110)
+
+
+def _decimal_time(s: str) -> float:
+    parts = str(s).split("-")
+    return int(parts[0]) + (int(parts[1]) - 0.5) / 12 if len(parts) > 1 else float(parts[0])
 
 
 # ----------------------------------------------------------------------------- files
@@ -442,34 +861,30 @@ def _fmt(v: float) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
-def fragment_toml(f: Fit, source: str) -> str:
-    """The ``[mechanisms]`` fragment with a cite on every value."""
-    rmse = ", ".join(f"{k[1]} {'dist' if k[0] == ob.DISTANCE else 'trade'} "
-                     f"{f.rmse(k):.3g}" for k in ob.SERIES)
+def fragment_toml(rows: Sequence[dict[str, Any]], history: str, last: int) -> str:
+    """The ``[mechanisms]`` fragment: posterior means of the model parameters, each cited."""
+    from sim.params import GROUPS
+
     lines = [
-        "# Calibrated mechanisms, written by `sim calibrate` from outcome data through "
-        f"{int(f.years.max())} only",
-        f"# ({int(f.years.min())}-{int(f.years.max())}; history scenario {source}).",
+        f"# Calibrated mechanisms: posterior means written by `sim calibrate` (emcee, simulated "
+        f"likelihood) from observations through {last} only",
+        f"# (history scenario {history}). Joint posterior samples: posterior.csv; summaries, "
+        "diagnostics and checks: report.json.",
         "# A fragment, not a scenario: merge it on top of one with sim.calibrate.load_calibrated,",
         '# or write extends = "<path to this file>" in a full scenario (validated after merging).',
-        "# Observation parameters (not scenario keys) are in report.json: "
-        f"trade_growth = {_fmt(f.obs_params.trade_growth)} per year.",
-        f"# RMSE: {rmse} (distance units; trade USD bn).",
         "",
     ]
     groups: dict[str, list[str]] = {}
-    for p, v, s in zip(f.params, f.theta, f.sd, strict=True):
-        bound = ("lower" if v == p.lo else "upper" if v == p.hi else None)
-        note = f", at its {bound} bound" if bound else ""
-        prof = f.profiles.get(p.name, {}).get("not_rejected_range")
-        if prof:
-            note += f", profile 95% range {_fmt(prof[0])} .. {_fmt(prof[1])}"
-        for group, key, factor in p.sets:
-            cite = (f"sim calibrate on data through {int(f.years.max())}: {p.name} = "
-                    f"{_fmt(v)} +/- {_fmt(s)} (1 sd, Jacobian covariance{note})"
-                    + (f", times {factor:g}" if factor != 1.0 else "") + f"; RMSE {rmse}")
-            groups.setdefault(group, []).append(
-                f'{key} = {{ value = {_fmt(factor * v)}, cite = "{cite}" }}')
+    for r in rows:
+        group, _, key = r["name"].partition(".")
+        if r["kind"] != "model" or group not in GROUPS:
+            continue
+        cite = (f"sim calibrate on observations through {last}: posterior mean "
+                f"{_fmt(r['mean'])}, sd {_fmt(r['sd'])}, 90% interval {_fmt(r['q05'])} .. "
+                f"{_fmt(r['q95'])}, contraction {r['contraction']:.2f} (calibration/"
+                f"{POSTERIOR}; prior {r['prior']})")
+        groups.setdefault(group, []).append(f'{key} = {{ value = {_fmt(r["mean"])}, '
+                                            f'cite = "{cite}" }}')
     for group, entries in groups.items():
         lines += [f"[mechanisms.{group}]", *entries, ""]
     return "\n".join(lines)
@@ -477,7 +892,8 @@ def fragment_toml(f: Fit, source: str) -> str:
 
 def load_calibrated(history: Path | str = HISTORY,
                     fragment: Path | str = CALIBRATION / FRAGMENT) -> ScenarioSpec:
-    """The history scenario with the calibrated ``[mechanisms]`` fragment merged on top."""
+    """The history scenario with the calibrated ``[mechanisms]`` fragment merged on top.
+    Raises FileNotFoundError if the fragment is missing."""
     fragment = Path(fragment)
     if not fragment.is_file():
         raise FileNotFoundError(f"{fragment}: no calibrated mechanisms; run `sim calibrate` first")
@@ -485,55 +901,178 @@ def load_calibrated(history: Path | str = HISTORY,
     return load_scenario(history, overrides=over)
 
 
-def _shown(folder: Path) -> str:
-    """A folder as shown in reports: relative to the working directory when possible."""
+def calibrated_names() -> list[str]:
+    """The registered parameters the calibration samples (``from = "calibration"`` accepts
+    these)."""
+    return [m.name for m in MODEL_PRIORS]
+
+
+def roles() -> dict[str, str]:
+    """Registered parameter -> what the calibration does with it (for ``sim params``)."""
+    return dict.fromkeys(calibrated_names(), f"sampled (Bayesian posterior, {POSTERIOR})")
+
+
+def load_posterior(path: Path | str | None = None,
+                   names: Sequence[str] | None = None) -> pd.DataFrame:
+    """``posterior.csv`` of a ``sim calibrate`` folder (or the file itself; default the shipped
+    calibration). Raises :class:`UserError` (one line) if it is missing, unreadable, lacks a
+    column of ``names`` (default :func:`calibrated_names`), has no rows or a non-finite value."""
+    path = CALIBRATION / POSTERIOR if path is None else Path(path)
+    if path.is_dir():
+        path = path / POSTERIOR
+    if not path.is_file():
+        raise UserError(f"{path}: no posterior samples; expected {POSTERIOR} written by "
+                        "`sim calibrate`")
     try:
-        return os.path.relpath(folder.resolve())
+        frame = pd.read_csv(path)
+    except (ValueError, OSError) as err:
+        raise UserError(f"{path}: cannot read posterior samples ({err}); expected the CSV "
+                        "written by `sim calibrate`") from None
+    want = list(calibrated_names() if names is None else names)
+    missing = [n for n in want if n not in frame.columns]
+    if missing:
+        raise UserError(f"{path}: no column {missing[0]!r}; expected posterior samples of "
+                        f"{', '.join(want)} (re-run `sim calibrate`)")
+    if frame.empty:
+        raise UserError(f"{path}: no rows; expected posterior samples (re-run `sim calibrate`)")
+    vals = frame[want].to_numpy(dtype=float)
+    if not np.isfinite(vals).all():
+        r, c = np.argwhere(~np.isfinite(vals))[0]
+        raise UserError(f"{path}: row {r + 2}, column {want[c]}: got {vals[r, c]}; expected a "
+                        "finite number")
+    return frame
+
+
+def _shown(folder: Path) -> str:
+    """A path as shown in reports: relative to the working directory when possible."""
+    try:
+        return os.path.relpath(Path(folder).resolve())
     except ValueError:  # another drive (Windows)
         return str(folder)
 
 
-def _hash(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+def observations_used(channels: Mapping[str, ChannelLike], first: int, last: int
+                      ) -> dict[str, dict[str, Any]]:
+    """Per channel: rows, first and last time of the observations the likelihood uses."""
+    out = {}
+    for name, ch in channels.items():
+        obs = ch.observed(first, last)
+        times = obs["time"].astype(str)
+        out[name] = {"rows": len(obs), "first": str(times.min()), "last": str(times.max()),
+                     "source": getattr(ch, "source", "")}
+    return out
 
 
 def calibrate(history_path: Path | str = HISTORY, out_path: Path | str = OUT,
-              force: bool = False, data: Path | str | None = None,
-              last_year: int = ob.CALIBRATION_END, profile: bool = True,
-              quiet: bool = True) -> dict[str, Any]:
-    """Fit :data:`FREE` to the outcome series through ``last_year`` (<= 2019) and write
-    ``mechanisms_2019.toml``, ``report.json`` and ``manifest.json`` into ``out_path``."""
+              force: bool = False, settings: Settings | None = None,
+              channels: Mapping[str, ChannelLike] | None = None, quiet: bool = True,
+              progress: bool | None = None,
+              last_year: int = LAST_YEAR, view: Callable[[Any], Any] = default_view,
+              model: Sequence[ModelPrior] = MODEL_PRIORS) -> dict[str, Any]:
+    """Sample the posterior (:func:`sample`) of :data:`MODEL_PRIORS` and the channels'
+    observation parameters on the history through ``last_year`` (≤ 2019) and write
+    ``posterior.csv``, ``report.json``, ``mechanisms_2019.toml``, the figures and
+    ``manifest.json`` into ``out_path`` atomically; ``quiet``: no summary printed, ``progress``:
+    a progress bar (default: not ``quiet``). Returns the report. Raises
+    :class:`UserError` for a refused output folder or a bad setting."""
     t0 = time.perf_counter()
     history_path, out_path = Path(history_path), Path(out_path)
+    if last_year > LAST_YEAR:
+        raise UserError(f"last year: got {last_year}; expected {LAST_YEAR} or earlier "
+                        "(no observation after 2019)")
     check_target(out_path, force)
+    s = settings or Settings()
     spec = load_scenario(history_path)
-    history_path = Path(_shown(history_path))  # as recorded: relative when possible
-    folder = Path(data) if data is not None else ob.data_dir()
-    observed = ob.load_observed(folder, last_year=last_year)
-    f = fit(spec, observed, last_year=last_year, profile=profile)
-    files = {name: _hash(folder / name) for name in (ob.IDEALPOINT_FILE, ob.TRADE_FILE)}
-    rep = report(f, {"history": str(history_path), "data_dir": _shown(folder),
-                     "data_files": files, "time_s": round(time.perf_counter() - t0, 2)})
+    chans = default_channels() if channels is None else dict(channels)
+    pri = priors(spec, chans, model)
+    names = [p.name for p in pri]
+    like = Likelihood(spec, chans, names, [m.name for m in model], s.replicates, s.seed,
+                      last_year, view)
+    post_fn = Posterior(pri, like)
+    ch = sample(post_fn, names, s, progress=not quiet if progress is None else progress)
+    post = posterior_frame(ch)
+    rows = summary_table(ch, post, pri)
+    mean = np.array([[r["mean"] for r in rows]])
+    ll_mean = like.per_replicate(mean)[0]
+    reps = replicate(like, post, s.ppc_draws, s.seed)
+    ppc = ppc_table(reps)
+    shown = _shown(history_path)
+    rep = {
+        "method": "Bayesian posterior, simulated likelihood with common random numbers "
+                  "(log-mean-exp over K replicate runs), emcee affine-invariant ensemble "
+                  "sampler (differential-evolution moves, vectorised); sim/calibrate.py docstring",
+        "history": shown, "first_year": like.first, "data_through": last_year,
+        "months_simulated": like.world.months,
+        "observations": observations_used(chans, like.first, last_year),
+        "channel_weights": like.weights,
+        "channel_weights_note": "power of each channel's log-likelihood: 1/m for the m channels "
+                                "of one family (same raw data), so a family counts once",
+        "settings": {**asdict(s), "walkers": ch.walkers, "burn_in": s.burn_in},
+        "samples": len(post),
+        "moves": MOVES,
+        "start": {**ch.start, "note": "walkers start as draws from the Laplace approximation "
+                  "at the posterior mode (L-BFGS-B, finite-difference Hessian)"},
+        "diagnostics": {
+            "acceptance_fraction_mean": float(ch.acceptance.mean()),
+            "acceptance_fraction_range": [float(ch.acceptance.min()),
+                                          float(ch.acceptance.max())],
+            "max_rhat": _nanmax([r["rhat"] for r in rows]),
+            "max_autocorr_time": _nanmax([r["autocorr_time"] for r in rows]),
+            "steps_after_burn_in_over_max_tau": (s.steps - s.burn_in)
+            / max(_nanmax([r["autocorr_time"] for r in rows]) or 1.0, 1e-9),
+            "likelihood_calls": like.calls,
+            "loglik_at_posterior_mean": float(log_mean_exp(ll_mean[None])[0]),
+            "loglik_mc_sd": float(np.std(ll_mean[np.isfinite(ll_mean)], ddof=1))
+            if np.isfinite(ll_mean).sum() > 1 else None,
+            "loglik_mc_note": "sd over the K replicate runs of the channels' log-likelihood at "
+                              "the posterior mean; log-mean-exp is biased low by about "
+                              "sd^2/(2K)",
+        },
+        "parameters": rows,
+        "ppc": ppc,
+        "ppc_note": "posterior predictive p-value P(T(y_rep) >= T(y)) of level (mean), change "
+                    "(sd of year-on-year changes) and acf1 (lag-1 autocorrelation); shares of "
+                    "trials for count channels; near 0 or 1 = the model misses that feature",
+        "time_s": None,
+    }
+    figures = ["trace.png", "marginals.png", *(f"ppc_{r.channel}.png" for r in reps)]
     with atomic_folder(out_path, force) as tmp:
-        (tmp / FRAGMENT).write_text(fragment_toml(f, str(history_path)), encoding="utf-8")
+        post.to_csv(tmp / POSTERIOR, index=False, float_format="%.10g")
+        (tmp / FRAGMENT).write_text(fragment_toml(rows, shown, last_year), encoding="utf-8")
+        plot_trace(ch, tmp / "trace.png")
+        plot_marginals(post, pri, rows, tmp / "marginals.png")
+        for r in reps:
+            plot_ppc(r, ppc[r.channel], tmp / f"ppc_{r.channel}.png")
+        rep["time_s"] = round(time.perf_counter() - t0, 1)
         (tmp / REPORT).write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")
-        info = {"kind": "calibrate", "history": str(history_path), "last_year": last_year,
-                "seed": None, "data_dir": _shown(folder)}
-        write_manifest(tmp, manifest([history_path], [], info,
-                                     [FRAGMENT, REPORT, "manifest.json"]))
+        info = {"kind": "calibrate", "history": shown, "last_year": last_year, "seed": s.seed,
+                "settings": rep["settings"]}
+        write_manifest(tmp, manifest([Path(shown)], [], info,
+                                     [POSTERIOR, FRAGMENT, REPORT, *figures, "manifest.json"]))
     if not quiet:
         print_summary(rep, out_path)
     return rep
 
 
+def _nanmax(values: Sequence[float | None]) -> float | None:
+    v = [x for x in values if x is not None and np.isfinite(x)]
+    return float(max(v)) if v else None
+
+
 def print_summary(rep: dict[str, Any], out: Path) -> None:
-    print(f"wrote {out}/ (data through {rep['data_through']}, {rep['time_s']} s)")
-    for p in rep["free_parameters"]:
-        flag = f"  [at {p['at_bound']} bound]" if p["at_bound"] else ""
-        print(f"  {p['name']:<34} {p['estimate']:+.4f} +/- {p['sd']:.4f}{flag}")
-    for key, row in rep["fit"].items():
-        print(f"  RMSE {key:<40} {row['rmse']:.4g}  "
-              f"(constant mean {row['rmse_constant_mean']:.4g})")
-    ident = rep["identifiability"]
-    print(f"  condition number {ident['condition_number']:.3g}, max |correlation| "
-          f"{ident['max_abs_correlation']:.2f}")
+    d = rep["diagnostics"]
+    print(f"wrote {out}/ ({rep['samples']} posterior samples, data {rep['first_year']}-"
+          f"{rep['data_through']}, {rep['time_s']} s)")
+    print(f"  acceptance {d['acceptance_fraction_mean']:.2f}, max R-hat "
+          f"{d['max_rhat'] or float('nan'):.3f}, max autocorrelation time "
+          f"{d['max_autocorr_time'] or float('nan'):.0f} steps")
+    for r in rep["parameters"]:
+        print(f"  {r['name']:<40} {r['mean']:+.4g}  90% [{r['q05']:+.4g}, {r['q95']:+.4g}]  "
+              f"contraction {r['contraction']:.2f}")
+
+
+__all__ = ["CALIBRATION", "FRAGMENT", "HISTORY", "LAST_YEAR", "MODEL_PRIORS", "OUT",
+           "POSTERIOR", "QUICK", "REPORT", "Likelihood", "ModelPrior", "Posterior", "Prior",
+           "Settings", "calibrate", "calibrated_names", "contraction", "load_calibrated",
+           "load_posterior", "log_mean_exp", "log_prior", "posterior_frame", "ppc_stats",
+           "ppp_value", "priors", "sample", "split_rhat", "summary_table"]

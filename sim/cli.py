@@ -1,5 +1,5 @@
 """Command line: ``sim run | validate | schema | params | list | rerun | compare | calibrate |
-backtest``.
+backtest | sensitivity | discover | attribute``.
 
 Bad input prints one line naming the file, key path, bad value and what was expected, and
 exits with code 2 without writing anything.
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(c)
 
-    from sim.calibrate import CALIBRATION, HISTORY, OUT
+    from sim.calibrate import HISTORY, OUT
     from sim.resources import is_checkout
 
     data_help = "data folder (default $SIM_DATA_DIR, else the shipped data)"
@@ -153,28 +153,48 @@ def build_parser() -> argparse.ArgumentParser:
                 if is_checkout() else f"output folder (default {OUT}/ in the working "
                 "directory; the installed package's own calibration is never overwritten: "
                 "pass --calibration to sim backtest to use yours)")
-    cal = sub.add_parser("calibrate", help="fit mechanisms to the 2014-2019 outcome series "
-                         "(never later data)")
+    cal = sub.add_parser("calibrate", help="Bayesian posterior of the model's and the "
+                         "observation channels' parameters from data through 2019 (emcee)")
     cal.add_argument("--history", type=Path, default=HISTORY, help=history_help)
     cal.add_argument("--out", type=Path, default=OUT, help=out_help)
     cal.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     cal.add_argument("--data", type=Path, default=None, help=data_help)
-    cal.add_argument("--no-profile", action="store_true", help="skip the profiles (faster)")
+    cal.add_argument("--quick", action="store_true", help="a few steps to check the "
+                     "machinery (seconds; not a usable posterior)")
+    cal.add_argument("--steps", type=_positive, default=None, help="steps per walker")
+    cal.add_argument("--walkers", type=_positive, default=None, help="walkers (even, at least "
+                     "twice the number of parameters)")
+    cal.add_argument("--replicates", type=_positive, default=None,
+                     help="runs per parameter vector in the simulated likelihood")
+    cal.add_argument("--seed", type=_seed, default=None, help="sampler seed")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    bt = sub.add_parser("backtest", help="run the calibrated history 2014-2024: fitted to "
-                        "2019, forecast 2020-2024")
+    from sim.backtest import HISTORY as BT_HISTORY
+
+    bt = sub.add_parser("backtest", help="filter the history to each origin, score rolling-"
+                        "origin forecasts 2014-2019 against naive baselines, forecast 2020-2024")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
-    bt.add_argument("--runs", type=_positive, default=200, help="ensemble size (default 200)")
+    bt.add_argument("--runs", type=_positive, default=200,
+                    help="particles of the filter (default 200)")
     bt.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
     bt.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    bt.add_argument("--history", type=Path, default=HISTORY, help=history_help)
-    bt.add_argument("--calibration", type=Path, default=CALIBRATION,
-                    help="folder written by sim calibrate (default: the shipped calibration)")
+    bt.add_argument("--history", type=Path, default=BT_HISTORY,
+                    help=f"history scenario: a file or a shipped name (default {BT_HISTORY.stem})")
+    bt.add_argument("--calibration", type=Path, default=None,
+                    help="folder with posterior.csv from sim calibrate (default: the shipped "
+                         "calibration/; particles carry posterior draws)")
+    bt.add_argument("--no-calibration", action="store_true",
+                    help="use the scenario's and the channels' default parameters instead")
     bt.add_argument("--data", type=Path, default=None, help=data_help)
     bt.add_argument("--no-evaluation", action="store_true",
-                    help="skip the rolling-origin re-calibrations (faster)")
+                    help="skip the rolling origins (only the 2020-2024 forecasts)")
     bt.add_argument("--no-param-uncertainty", action="store_true",
-                    help="every run uses the point estimate")
+                    help="every particle takes the posterior mean")
+    bt.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from sim.explore.cli import add_parsers
+
+    add_parsers(sub, _positive, _seed)  # sensitivity, discover, attribute
     return p
 
 
@@ -388,39 +408,59 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _data_folder(arg: Path | None) -> Path:
-    from sim import observe
+    from sim.resources import data_dir
 
-    folder = Path(arg) if arg is not None else observe.data_dir()
-    if not (folder / observe.IDEALPOINT_FILE).is_file():
-        raise UserError(f"{folder}: no {observe.IDEALPOINT_FILE}; expected the data "
-                        "folder (set SIM_DATA_DIR or pass --data)")
+    folder = Path(arg) if arg is not None else data_dir()
+    marker = "derived_idealpoint_distances_USA_CHN_RUS.csv"
+    if not (folder / marker).is_file():
+        raise UserError(f"{folder}: no {marker}; expected the data folder (set SIM_DATA_DIR "
+                        "or pass --data)")
     return folder
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.calibrate import calibrate
+    from sim.calibrate import calibrate, settings_for
+    from sim.resources import scenario_path
 
+    history = scenario_path(args.history)
+    if args.data is not None:  # the channels read $SIM_DATA_DIR (sim.resources.data_dir)
+        os.environ["SIM_DATA_DIR"] = str(_data_folder(args.data))
+    settings = settings_for(args.quick, steps=args.steps, walkers=args.walkers,
+                            replicates=args.replicates, seed=args.seed)
     with claim(args.out, args.force):  # one writer from the check to the rename
-        calibrate(args.history, args.out, force=args.force, data=_data_folder(args.data),
-                  profile=not args.no_profile, quiet=False)
+        calibrate(history, args.out, force=args.force, settings=settings, quiet=False,
+                  progress=not args.quiet)
     return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.backtest import REPORT, backtest, print_summary, read_calibration
+    from sim.backtest import POSTERIOR, backtest, print_summary
+    from sim.resources import calibration_dir
 
-    if not (Path(args.calibration) / REPORT).is_file():
-        raise UserError(f"{args.calibration}: no {REPORT}; expected a folder written by "
-                        "`sim calibrate` (run it first, or pass --calibration)")
-    try:
-        read_calibration(args.calibration)
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    if args.calibration is not None and args.no_calibration:
+        raise UserError("--calibration and --no-calibration: expected one of them")
+    if args.calibration is None and not args.no_calibration:
+        args.calibration = calibration_dir()
+    if args.calibration is not None and not (Path(args.calibration) / POSTERIOR).is_file():
+        raise UserError(f"--calibration {args.calibration}: no {POSTERIOR}; expected a folder "
+                        "written by `sim calibrate` with posterior draws")
+    before = os.environ.get("SIM_DATA_DIR")
+    if args.data is not None:  # the channels read $SIM_DATA_DIR (sim.resources.data_dir)
+        os.environ["SIM_DATA_DIR"] = str(_data_folder(args.data))
     with claim(args.out, args.force):  # one writer from the check to the rename
-        res = backtest(args.out, runs=args.runs, seed=args.seed, force=args.force,
-                       history=args.history, calibration=args.calibration,
-                       data=_data_folder(args.data), evaluate=not args.no_evaluation,
-                       param_uncertainty=not args.no_param_uncertainty)
+        try:
+            res = backtest(args.out, runs=args.runs, seed=args.seed, force=args.force,
+                           history=args.history, calibration=args.calibration,
+                           evaluate=not args.no_evaluation,
+                           param_uncertainty=not args.no_param_uncertainty,
+                           progress=not args.quiet)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+        finally:
+            if before is None:
+                os.environ.pop("SIM_DATA_DIR", None)
+            else:
+                os.environ["SIM_DATA_DIR"] = before
     print_summary(res)
     return 0
 
@@ -429,6 +469,15 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "lis
             "params": cmd_params,
             "rerun": cmd_rerun, "compare": cmd_compare, "calibrate": cmd_calibrate,
             "backtest": cmd_backtest}
+
+
+def _explore_commands() -> None:
+    from sim.explore.cli import COMMANDS as EXPLORE
+
+    COMMANDS.update(EXPLORE)
+
+
+_explore_commands()
 
 
 def _resolve_scenarios(args: argparse.Namespace) -> None:

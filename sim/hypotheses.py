@@ -45,20 +45,26 @@ draw, H4's share of agreeing draws was 0.79 (Monte-Carlo noise in each draw's ef
 it is 0.92: ``near`` reports how much of a verdict that noise can still reach."""
 
 OWES = {
-    "H1": "the retaliation-cost term of China's grant_ask rule rises with Western hostility and "
-          "trade exposure (docs/ODD.md §7.6): the counter-force to the balance push is part of "
-          "the rule's design; the saturation G(x) = 1 − x² limits how far CHN–RUS can move; the "
-          "weak form's margin 0.01 was chosen in advance",
-    "H2": "the pipeline rule's status-quo hazard was set to the base rate of ~112 months of "
-          "talks without a signature, and the other asks share its utility scale and maximum "
-          "hazard: a consistency check of the rules against that record, not independent "
-          "evidence",
+    "H1": "the retaliation-risk term of China's grant_ask rule rises with Western hostility "
+          "toward Russia and China's trade with the West, and the expected cost of a US "
+          "response rises with China's support (docs/ODD.md §7.6): counter-forces to the "
+          "balance push are part of the rules' design; on the latent scale z = artanh(x) a "
+          "given push moves x less the closer it is to ±1; the weak form's margin 0.01 was "
+          "chosen in advance",
+    "H2": "each ask's threshold is set at China's status-quo utility and its hazard there at "
+          "the Jeffreys base rate of the record through 2019 (Power of Siberia 2 unsigned "
+          "2015-05..2019-12, no lethal aid or finance deal 2014-2019; sim.event_history): the "
+          "status-quo hazard agrees with that record by construction; what is measured is how "
+          "the state's evolution and the anticipated US response move it",
     "H3": "a tariff is a hostile event by the event library's Goldstein weight (−8.0), so its "
-          "sign is set by construction; what is measured is its size (event shocks scaled by "
-          "events.shock_scale, fitted near zero, and the trade channel)",
-    "H4": "the exposure multiplier (1 + secondary-sanction exposure) in China's expected "
-          "retaliation term is part of the decision rule's design (docs/ODD.md §7.6): the sign "
-          "is built in; the test measures how large the deterrence is",
+          "sign is set by construction; what is measured is its size (event shocks on the "
+          "latent z scaled by events.shock_scale, and the trade channel)",
+    "H4": "China's grant utility subtracts w_E Σ_r s_r P_r: the probability P_r that each "
+          "watching US escalate rule fires within H months after the grant, times its stake "
+          "s_r (1 for a tariff, 1 + exposure for secondary sanctions). Higher exposure raises "
+          "the stake, so the sign is built in where a US response is possible; its size and "
+          "whether it deters at all depend on the US rule's own probability (0 when that rule "
+          "is disabled, used up or far below its threshold) and on China's gain",
 }
 """What each claim's verdict owes to the model's own construction."""
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.events import Effect, Plan
 from sim.params import Params
+from sim.standardise import CONSTANTS
 from sim.world import World
 
 NEVER = -(10**6)
@@ -28,7 +29,8 @@ NEVER = -(10**6)
 class State:
     """The dynamic state of ``R`` runs. Matrices are ``(R, N, N)``; policy arrays ``(R, P)``."""
 
-    x: np.ndarray  # relations x_ij
+    x: np.ndarray  # relations x_ij = tanh(z_ij)
+    z: np.ndarray  # latent relations z_ij = artanh(x_ij), the state that evolves
     imports: np.ndarray  # imports[i, j], USD bn/yr
     base: np.ndarray  # import level with no tariffs and initial alignment
     tau: np.ndarray  # added tariff(-equivalent) of i on imports from j
@@ -54,7 +56,8 @@ class State:
             return np.broadcast_to(a, (runs, n, n)).astype(float)
 
         zeros = np.zeros((runs, n, n))
-        return cls(x=tile(x0), imports=tile(world.imports0), base=tile(world.imports0),
+        x = tile(x0)
+        return cls(x=x, z=latent(x), imports=tile(world.imports0), base=tile(world.imports0),
                    tau=zeros.copy(), ties=tile(world.ties0), exposure=tile(world.exposure0),
                    support=zeros.copy(), concession=zeros.copy(),
                    count=np.zeros((runs, p), dtype=np.int64),
@@ -129,22 +132,32 @@ def any_on(on: Any) -> bool:
 # ----------------------------------------------------------------------------- relations
 
 
+def latent(x: np.ndarray) -> np.ndarray:
+    """``z = artanh(x)`` with a zero diagonal (relations strictly inside (-1, 1); the spec
+    allows ``|x| ≤ 0.99``, :data:`sim.spec.RELATION_LIMIT`). Any shape."""
+    return zero_diagonal(np.arctanh(x))
+
+
 def saturation(x: np.ndarray, r: Any = 1.0) -> np.ndarray:
     """``G(x) = 1 - (x/R)^2`` (Kułakowski, Gawroński & Gronek 2005, IJMPC 16:707); ``R=None``
-    switches saturation off (``G = 1``). ``R``: units of ``x``, scalar or ``(R,)``."""
+    gives ``G = 1``. Kept for the theory reproductions (tests/test_theory.py): the model's
+    relations live on the latent scale ``z = artanh(x)``, where ``dx = (1 - x²) dz`` already
+    slows moves near ±1, so the model uses no saturation factor."""
     return np.ones_like(x) if r is None else 1.0 - (x / per_run(r, x.ndim)) ** 2
 
 
-def balance_drift(x: np.ndarray, rate: Any, r: Any = 1.0, form: str = "xxt",
+def balance_drift(x: np.ndarray, rate: Any, r: Any = None, form: str = "xxt",
                   normalize: bool = True) -> np.ndarray:
-    """Structural-balance pull ``α G(x_ij) Σ_k x_ik x_jk / (N-2)``: the ``X Xᵀ`` form.
+    """Structural-balance pull ``α B_ij`` with ``B_ij = Σ_k x_ik x_jk / (N-2)``: the ``X Xᵀ``
+    form, in [-1, 1] for relations in [-1, 1].
 
     Traag, Van Dooren & De Leenheer (2013, PLoS ONE 8:e60063) show ``X Xᵀ`` reaches balance
-    from asymmetric starts where ``X²`` does not; saturation (``R ≥ 1``) slows the pull as
-    ``|x|`` nears ``R``, and :func:`relation_step` clips ``x`` to ``[-1, 1]``. ``rate`` α (per
-    month) and ``r`` may be scalars or ``(R,)``; ``x`` is ``(R, N, N)`` (or ``(N, N)``).
-    Pure modes for the theory checks: ``form="x2"`` gives ``Σ_k x_ik x_kj`` (Marvel et al.
-    2011, ``dX/dt = X²``), ``r=None`` drops saturation, ``normalize=False`` drops ``1/(N-2)``.
+    from asymmetric starts where ``X²`` does not. The model adds ``α B`` to the latent
+    ``z`` (:func:`relation_step`), so no saturation factor is needed (``r=None``, the default).
+    ``rate`` α (latent units per month) and ``r`` may be scalars or ``(R,)``; ``x`` is
+    ``(R, N, N)`` (or ``(N, N)``). Pure modes for the theory checks: ``form="x2"`` gives
+    ``Σ_k x_ik x_kj`` (Marvel et al. 2011, ``dX/dt = X²``), ``r`` multiplies by
+    :func:`saturation` ``1 - (x/r)²``, ``normalize=False`` drops ``1/(N-2)``.
     """
     n = x.shape[-1]
     other = np.swapaxes(x, -1, -2) if form == "xxt" else x
@@ -153,7 +166,7 @@ def balance_drift(x: np.ndarray, rate: Any, r: Any = 1.0, form: str = "xxt",
     agree = x @ other
     rate = per_run(rate, x.ndim)
     scale = rate / max(n - 2, 1) if normalize else rate
-    return scale * saturation(x, r) * agree
+    return scale * agree if r is None else scale * saturation(x, r) * agree
 
 
 def zero_diagonal(a: np.ndarray) -> np.ndarray:
@@ -192,8 +205,8 @@ def dependence(imports: np.ndarray, gdp: np.ndarray, scale: Any) -> np.ndarray:
     """Trade dependence of i on j: ``D_ij = 1 - exp(-(M_ij + M_ji) / (GDP_i · c))``.
 
     Bilateral goods trade (USD bn) over GDP (USD tn · 1000); ``c`` = ``dependence_scale``.
-    Our operationalisation of interdependence as an interest (SCIENCE.md §3). ``c``: scalar or
-    ``(R,)``; ``imports``: ``(R, N, N)``.
+    Our operationalisation of interdependence as an interest (SCIENCE.md §3); read by the
+    decision rules. ``c``: scalar or ``(R,)``; ``imports``: ``(R, N, N)``.
     """
     pair = imports + np.swapaxes(imports, -1, -2)
     return 1.0 - np.exp(-pair / (1000.0 * gdp[:, None] * per_run(scale, imports.ndim)))
@@ -207,57 +220,87 @@ def dependence_of(imports: np.ndarray, gdp: np.ndarray, scale: Any, i: int) -> n
 
 def affinity(ideal: np.ndarray, d_half: Any) -> np.ndarray:
     """Ideological affinity ``A_ij = 1 - |ip_i - ip_j| / d_half`` (UNGA ideal points):
-    ``(N, N)``, or ``(R, N, N)`` for ``d_half`` per run (ideal-point units)."""
+    ``(N, N)``, or ``(R, N, N)`` for ``d_half`` per run (ideal-point units). The initial
+    relations' rule (:func:`sim.world.initial_relations`); the anchor uses :func:`ideology`."""
     return 1.0 - np.abs(ideal[:, None] - ideal[None, :]) / per_run(d_half)
 
 
+def ideology(ideal: np.ndarray) -> np.ndarray:
+    """Standardised ideological affinity ``Ã_ij = (μ_d - |ip_i - ip_j|) / s_d``, ``(N, N)``:
+    ideal-point distance as a z-score over the USA–CHN–RUS dyads 1992–2019
+    (:data:`sim.standardise.CONSTANTS`, from data/derived_idealpoint_distances_USA_CHN_RUS.csv;
+    closer = higher; zero diagonal)."""
+    c = CONSTANTS
+    a = (c["distance_mean"] - np.abs(ideal[:, None] - ideal[None, :])) / c["distance_sd"]
+    return zero_diagonal(a)
+
+
+def trade_volume(imports: np.ndarray) -> np.ndarray:
+    """Standardised trade ``D̃_ij = (ln(1 + M_ij + M_ji) - μ) / s`` (USD bn/yr; μ, s over the
+    USA–CHN–RUS dyads 1992–2014, data/derived_cow_trade_triad_1990_2014.csv,
+    :data:`sim.standardise.CONSTANTS`). ``imports``: ``(R, N, N)``; zero diagonal."""
+    c = CONSTANTS
+    pair = imports + np.swapaxes(imports, -1, -2)
+    return zero_diagonal((np.log1p(pair) - c["log_trade_mean"]) / c["log_trade_sd"])
+
+
 def anchor_fixed(world: World, mech: Params | Any) -> np.ndarray:
-    """The part of the anchor's argument fixed over time, ``b + w_I A + w_L L``: ``(N, N)``,
-    or ``(R, N, N)`` if any of ``b``, ``w_I``, ``d_half``, ``w_L`` varies by run."""
+    """The part of the anchor's argument fixed over time, ``b + w_I Ã + w_L L``: ``(N, N)``,
+    or ``(R, N, N)`` if any of ``b``, ``w_I``, ``w_L`` varies by run (zero diagonal)."""
     a = mech.anchor
-    return (per_run(a.bias) + per_run(a.w_ideology) * affinity(world.ideal, a.d_half)
-            + per_run(a.w_alliance) * world.alliance)
+    z = (per_run(a.bias) + per_run(a.w_ideology) * ideology(world.ideal)
+         + per_run(a.w_alliance) * world.alliance)
+    return zero_diagonal(np.array(z, dtype=float))
 
 
 def anchor(x: np.ndarray, imports: np.ndarray, ties: np.ndarray, world: World,
            mech: Params | Any, fixed: np.ndarray | None = None) -> np.ndarray:
-    """Interest anchor
-    ``p_ij = tanh(b + w_I A_ij + w_L L_ij + w_D D_ij + w_S S_ij - w_T T_ij + w_K K_ij)``.
+    """The anchor's argument on the latent scale (latent units, ``(R, N, N)``, zero diagonal):
+    ``z*_ij = b + w_I Ã_ij + w_L L_ij + w_D D̃_ij + w_S S̃_ij - w_T T̃_ij + w_K K_ij``.
 
-    SCIENCE.md §3: ideology (A), treaty commitments (L, ATOP), trade dependence (D), shared
-    threat (S), direct threat (T) and lasting ties from agreements and sanctions (K).
-    ``x``, ``imports``, ``ties``: ``(R, N, N)``; ``mech``: :class:`sim.params.Params` (weights
-    scalar or ``(R,)``, dimensionless) or :class:`sim.spec.Mechanisms`; ``fixed``:
-    :func:`anchor_fixed` if already computed.
+    SCIENCE.md §3: ideology (Ã, :func:`ideology`), treaty commitments (L, ATOP), trade
+    (D̃, :func:`trade_volume`), shared threat and direct threat (S̃, T̃: z-scores of
+    :func:`shared_threat` and :func:`threat` over the triangle 1992–2019,
+    :mod:`sim.standardise`) and lasting ties from agreements and sanctions (K). Standardised
+    inputs make each weight "latent units per sample sd", so no stack of unit weights pushes
+    ``z*`` far out (``x* = tanh(z*)``). ``x``, ``imports``, ``ties``: ``(R, N, N)``; ``mech``:
+    :class:`sim.params.Params` (weights scalar or ``(R,)``) or :class:`sim.spec.Mechanisms`;
+    ``fixed``: :func:`anchor_fixed` if already computed.
     """
     a = mech.anchor
     z = anchor_fixed(world, mech) if fixed is None else fixed
-    z = (z + per_run(a.w_trade) * dependence(imports, world.gdp, a.dependence_scale)
-         + per_run(a.w_ties) * ties)
+    z = z + per_run(a.w_trade) * trade_volume(imports) + per_run(a.w_ties) * ties
     on = mech.threat.enabled
     if any_on(on):
+        c = CONSTANTS
         t = threat(x, world.capability, mech.threat.power_exponent)
-        zt = z + per_run(a.w_shared_threat) * shared_threat(t) - per_run(a.w_threat) * t
+        s_std = (shared_threat(t) - c["shared_threat_mean"]) / c["shared_threat_sd"]
+        t_std = (t - c["threat_mean"]) / c["threat_sd"]
+        zt = z + per_run(a.w_shared_threat) * s_std - per_run(a.w_threat) * t_std
         z = choose(on, zt, z)
-    return zero_diagonal(np.tanh(z))
+    return zero_diagonal(np.array(z, dtype=float))
 
 
-def relation_step(x: np.ndarray, p: np.ndarray, noise: np.ndarray, mech: Params | Any
-                  ) -> np.ndarray:
-    """One month: ``x ← clip(x + α G(x)(X Xᵀ)/(N-2) + β (p - x) + σ ξ, -1, 1)``, zero diagonal.
+def relation_step(z: np.ndarray, x: np.ndarray, target: np.ndarray, noise: np.ndarray,
+                  mech: Params | Any) -> np.ndarray:
+    """One month on the latent scale: ``z ← z + β (z* - z) + α B + σ ξ`` with
+    ``B = X Xᵀ / (N-2)`` (:func:`balance_drift`) at the month's ``x = tanh(z)``; returns the
+    new ``z`` (zero diagonal). ``x = tanh(z)`` is then in (-1, 1) without a clip, and ``|z|``
+    grows only as far as the forces push it (each term is bounded: ``|B| ≤ 1``, ``z*`` finite).
 
-    ``x``, ``p``, ``noise``: ``(R, N, N)``; α, β (per month), σ (x per month) and each term's
-    switch: scalars or ``(R,)`` (a term switched off in a run adds nothing there).
+    ``z``, ``x``, ``target`` (``z*``, :func:`anchor`), ``noise``: ``(R, N, N)``; α, β (per
+    month), σ (latent units per month) and each term's switch: scalars or ``(R,)`` (a term
+    switched off in a run adds nothing there).
     """
-    dx = np.zeros_like(x)
+    dz = np.zeros_like(z)
     b, a, s = mech.balance, mech.anchor, mech.noise
     if any_on(b.enabled):
-        dx += gate(b.enabled, balance_drift(x, b.rate, b.saturation))
+        dz += gate(b.enabled, balance_drift(x, b.rate))
     if any_on(a.enabled):
-        dx += gate(a.enabled, per_run(a.rate) * (p - x))
+        dz += gate(a.enabled, per_run(a.rate) * (target - z))
     if any_on(s.enabled):
-        dx += gate(s.enabled, per_run(s.sigma) * noise)
-    return zero_diagonal(np.clip(x + dx, -1.0, 1.0))
+        dz += gate(s.enabled, per_run(s.sigma) * noise)
+    return zero_diagonal(z + dz)
 
 
 # ----------------------------------------------------------------------------- trade
@@ -329,13 +372,18 @@ def trade_step(imports: np.ndarray, target: np.ndarray, rate: Any) -> np.ndarray
 def apply_effect(state: State, effect: Effect, mask: np.ndarray | None = None) -> None:
     """Add an event's effect to every run, or only to the runs where ``mask`` is true
     (the others are not touched, so a run never depends on the runs batched with it).
+    Relation shocks (``x`` terms, :mod:`sim.events`) add to the latent ``z``:
+    ``x ← tanh(artanh(x) + δ)``.
     A per-run magnitude ``(R,)`` gives each run its own increment."""
     rows = slice(None) if mask is None else np.flatnonzero(mask)
+    moved = False
     for (name, i, j), value in effect.terms.items():
-        arr = getattr(state, name)
+        arr = state.z if name == "x" else getattr(state, name)
+        moved |= name == "x"
         arr[rows, i, j] += value if shared(value) else value[rows]
-    state.x[rows] = np.clip(state.x[rows], -1.0, 1.0)
-    zero_diagonal(state.x)
+    if moved:  # relation shocks move the latent z: x ← tanh(artanh(x) + δ)
+        zero_diagonal(state.z)
+        state.x[rows] = np.tanh(state.z[rows])
     np.maximum(state.tau, 0.0, out=state.tau)
 
 
@@ -358,9 +406,10 @@ def evolve(state: State, world: World, noise: np.ndarray) -> None:
     Parameters: ``state.par`` (shared or per run)."""
     par = state.par
     fixed = par.cached("anchor_fixed", lambda: anchor_fixed(world, par), owner=world)
-    p = anchor(state.x, state.imports, state.ties, world, par, fixed)
+    target = anchor(state.x, state.imports, state.ties, world, par, fixed)
     x_old = state.x
-    state.x = relation_step(x_old, p, noise, par)
+    state.z = relation_step(state.z, x_old, target, noise, par)
+    state.x = np.tanh(state.z)
     on = par.trade.enabled
     if any_on(on):
         x0_mean = par.cached("x0_mean", lambda: symmetric(state.x0), owner=state.x0)

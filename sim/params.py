@@ -67,28 +67,53 @@ OURS = "Our choice, not calibrated (docs/ODD.md)."
 # "states.reciprocity", "<rule>.<key>"). Defaults and ranges come from sim/spec.py, never here.
 META: dict[str, tuple[str, str, str]] = {
     "balance.enabled": ("", "switch", "docs/ODD.md §7.1: the balance term can be switched off."),
-    "balance.rate": ("α", "per month", "Our choice; the published models have no time unit "
-                     "(Traag, Van Dooren & De Leenheer 2013)."),
-    "balance.saturation": ("R", "units of x", "Kułakowski, Gawroński & Gronek 2005: "
-                           "G(x) = 1-(x/R)²; R ≥ 1 keeps G ≥ 0."),
+    "balance.rate": ("α", "latent z per month", "Our choice; the published models have no "
+                     "time unit (Traag, Van Dooren & De Leenheer 2013). Added to z = artanh(x) "
+                     "with B = X Xᵀ/(N-2) in [-1, 1] (docs/ODD.md §7.1)."),
     "anchor.enabled": ("", "switch", "docs/ODD.md §7.1: the anchor term can be switched off."),
-    "anchor.rate": ("β", "per month", "Our choice, not identified by annual data; alone it "
-                    "closes half the gap to p in 22.8 months."),
-    "anchor.bias": ("b", "—", "Default: our choice (no tilt); calibrated in "
-                    "calibration/report.json (level at which the dyads settle)."),
-    "anchor.w_ideology": ("w_I", "—", "Ideology as an interest (SCIENCE.md §3); calibrated in "
-                          "calibration/report.json (spread of the dyads' levels)."),
-    "anchor.w_trade": ("w_D", "—", "Our choice, not calibrated; interdependence restraint "
-                       "(SCIENCE.md §3)."),
-    "anchor.w_shared_threat": ("w_S", "—", "Our choice, not calibrated; balance of threat "
-                               "(Walt 1985, 1987)."),
-    "anchor.w_threat": ("w_T", "—", "Our choice, not calibrated (Walt 1985, 1987)."),
-    "anchor.w_ties": ("w_K", "—", OURS),
-    "anchor.w_alliance": ("w_L", "—", "Our choice: a defence pledge weighs as much as identical "
-                          "ideal points; treaty coding from ATOP v5.1."),
+    "anchor.rate": ("β", "per month", "Default: our choice; alone it closes half the gap "
+                    "to z* in 22.8 months. Calibrated (Bayesian, 2010-2019; uniform prior "
+                    "0.005-0.15, sim/calibrate.py MODEL_PRIORS): posterior in "
+                    "calibration/report.json."),
+    "anchor.bias": ("b", "latent z", "Default: intercept of the least-squares line of "
+                    "artanh(1 - d/d_half) on the standardised ideal-point affinity over the "
+                    "USA-CHN-RUS dyads 1992-2019 (sim.standardise.ideology_defaults; "
+                    "data/derived_idealpoint_distances_USA_CHN_RUS.csv): the level the "
+                    "initial-relation rule implies at average distance. Range ±2: tanh(2) = "
+                    "0.96. Calibrated (Bayesian, 2010-2019; prior normal(0, 1), "
+                    "sim/calibrate.py MODEL_PRIORS): posterior in calibration/report.json."),
+    "anchor.w_ideology": ("w_I", "latent z per sd of ideal-point distance", "Default: slope "
+                          "of the same line (sim.standardise.ideology_defaults): the ideology "
+                          "term alone reproduces the levels the initial-relation rule gives "
+                          "the triangle 1992-2019. Range [0, 2]: 2 sd (the CHN-RUS vs USA-CHN "
+                          "gap) then spans 4 latent units. Calibrated (Bayesian; prior half-normal "
+                          "sd 1, sim/calibrate.py MODEL_PRIORS): posterior in "
+                          "calibration/report.json."),
+    "anchor.w_trade": ("w_D", "latent z per sd of ln bilateral trade", "Our choice: small "
+                       "(0.05), since the ideology line already reproduces the levels; "
+                       "interdependence restraint (SCIENCE.md §3); z-score over the triangle "
+                       "1992-2014 (data/derived_cow_trade_triad_1990_2014.csv). Range [0, 1]. "
+                       "Calibrated (Bayesian; prior half-normal sd 0.25, sim/calibrate.py "
+                       "MODEL_PRIORS): posterior in calibration/report.json."),
+    "anchor.w_shared_threat": ("w_S", "latent z per sd of shared threat", "Our choice: small "
+                               "(0.05), as w_D; balance of threat (Walt 1985, 1987); z-score "
+                               "over the triangle 1992-2019 (sim.standardise). Range [0, 1]."),
+    "anchor.w_threat": ("w_T", "latent z per sd of threat", "Our choice: small (0.05), as "
+                        "w_D (Walt 1985, 1987); z-score over the triangle 1992-2019 "
+                        "(sim.standardise). Range [0, 1]."),
+    "anchor.w_ties": ("w_K", "latent z per unit of ties", "Our choice: 0.25, a quarter of a "
+                      "latent unit per unit of the ties stock (an agreement adds 0.16 at the "
+                      "default ties_scale); range [0, 2]."),
+    "anchor.w_alliance": ("w_L", "latent z per unit of commitment", "Our choice: a defence "
+                          "pledge adds 0.05 latent units (about a twentieth of one sd of "
+                          "ideology, w_I ≈ 0.95), since the ideology line already carries most "
+                          "of the allies' closeness; treaty coding from ATOP v5.1. Range [0, 2]. "
+                          "Calibrated (Bayesian; prior half-normal sd 0.5, sim/calibrate.py "
+                          "MODEL_PRIORS): posterior in calibration/report.json."),
     "anchor.d_half": ("d_1/2", "ideal-point units", "Half of about 3.5, the top of 2000-19 "
-                      "US-China final-passage distances (SCIENCE.md §6); also sets the initial "
-                      "relations of pairs not given in [relations]."),
+                      "US-China final-passage distances (SCIENCE.md §6); sets the initial "
+                      "relations of pairs not given in [relations] (x0 = 1 - d/d_1/2, clipped "
+                      "to ±0.99); the anchor uses the standardised distance instead."),
     "anchor.dependence_scale": ("c_D", "bilateral trade / GDP", "Our choice: bilateral trade "
                                 "of 5% of GDP gives D = 0.63."),
     "threat.enabled": ("", "switch", "docs/ODD.md §7.2: drops the S and T terms."),
@@ -96,10 +121,11 @@ META: dict[str, tuple[str, str, str]] = {
                               "gives no functional form."),
     "events.enabled": ("", "switch", "docs/ODD.md: switches off the scheduled events (and "
                        "their lagged gas); decisions keep their effects."),
-    "events.shock_scale": ("s", "Δx per 10 Goldstein points", "Default: our choice; "
-                           "calibrated as 0.1 g (calibration/report.json, events.gain)."),
-    "events.ties_scale": ("s_K", "ΔK per 10 Goldstein points", "Default: our choice; "
-                          "calibrated as 0.2 g (calibration/report.json, events.gain)."),
+    "events.shock_scale": ("s", "Δz (latent) per 10 Goldstein points", "Default: our choice. "
+                           "Calibrated (Bayesian, 2010-2019; prior half-normal sd 0.1, "
+                           "sim/calibrate.py MODEL_PRIORS): posterior in calibration/report.json."),
+    "events.ties_scale": ("s_K", "ΔK per 10 Goldstein points", "Our choice, not "
+                          "calibrated (the Bayesian calibration does not sample it)."),
     "events.ties_half_life": ("h_K", "months", "Our choice, not calibrated."),
     "events.sanction_tariff_equivalent": ("τ_S", "tariff fraction per unit intensity",
                                           "Our choice, not calibrated: tariff-equivalent of a "
@@ -111,7 +137,9 @@ META: dict[str, tuple[str, str, str]] = {
                                   "about 1.75-2.25 long run; Head & Mayer 2014 (5) and "
                                   "Simonovska & Waugh 2014 (about 4) for sensitivity."),
     "trade.elasticity_one_year": ("ε_1y", "—", "Boehm, Levchenko & Pandalai-Nayar 2023: "
-                                  "about 0.76 after one year."),
+                                  "about 0.76 after one year (the default). Calibrated (Bayesian; "
+                                  "prior normal(0.76, 0.3), sim/calibrate.py MODEL_PRIORS): "
+                                  "posterior in calibration/report.json."),
     "trade.diversion": ("θ_div", "share of lost imports", "Our choice, not calibrated; "
                         "motivated by Alfaro & Chor 2023 (diversion after 2018)."),
     "trade.alignment_semi_elasticity": ("κ", "per unit of x̄", "Gopinath et al. 2024 (IMF "
@@ -123,8 +151,9 @@ META: dict[str, tuple[str, str, str]] = {
     "trade.pipeline_lead_months": ("t_g", "months", "Power of Siberia 1: contract 2014-05 to "
                                    "first gas 2019-12 (timeline rows 2014-05-21, 2019-12-02)."),
     "noise.enabled": ("", "switch", "docs/ODD.md §7.1: the noise term can be switched off."),
-    "noise.sigma": ("σ", "x per month (sd)", "Our choice, not calibrated (the fit runs "
-                    "without noise)."),
+    "noise.sigma": ("σ", "latent z per month (sd)", "Default: our choice. Calibrated "
+                    "(Bayesian, 2010-2019; prior half-normal sd 0.05, sim/calibrate.py "
+                    "MODEL_PRIORS): posterior in calibration/report.json."),
     "states.reciprocity": ("r_i", "share of an act returned", "Goldstein & Freeman 1990, 1991 "
                            "(scenario file cites the value per state)."),
     "grant_ask.enabled": ("", "switch", "docs/ODD.md §7.6: a disabled policy never fires."),
@@ -132,18 +161,39 @@ META: dict[str, tuple[str, str, str]] = {
     "grant_ask.w_alignment": ("w_A", "—", OURS),
     "grant_ask.w_gain": ("w_G", "—", OURS),
     "grant_ask.w_risk": ("w_R", "—", OURS),
-    "grant_ask.threshold": ("θ_d", "utility", "Our choice; set from base rates in the "
-                            "baseline (docs/ODD.md §7.6)."),
-    "grant_ask.temperature": ("φ_d", "utility", OURS),
-    "grant_ask.hazard": ("h_d", "probability per month", "Our choice; set from base rates in "
-                         "the baseline."),
+    "grant_ask.threshold": ("θ_d", "utility", "Utility at which the monthly hazard is h "
+                            "(cloglog, docs/ODD.md §7.6); the baseline sets it at the status "
+                            "quo."),
+    "grant_ask.temperature": ("φ_d", "utility", "Our choice: one unit of utility multiplies "
+                              "the hazard by exp(1/φ)."),
+    "grant_ask.hazard": ("h_d", "per month", "Monthly hazard at U = θ: the base rate (PoS-2 "
+                         "unsigned 2015-05..2019-12, Jeffreys Beta(0.5, 112.5); "
+                         "sim.event_history)."),
+    "grant_ask.duration_shape": ("k", "—", "Weibull-type duration dependence of a discrete-time "
+                                 "hazard (Allison 1982; Beck, Katz & Tucker 1998): k < 1 the "
+                                 "hazard falls with months at risk, k > 1 it rises; default 1 "
+                                 "(none). Range [0.5, 2]: a doubling of the months at risk "
+                                 "multiplies the hazard by 2^(k-1), 0.71 to 2."),
+    "grant_ask.w_response": ("w_E", "utility per unit probability", "Our choice: weight of the "
+                             "probability that a watching escalate rule fires within H months "
+                             "after the grant (one-step anticipation, docs/ODD.md §7.6); a sure "
+                             "response costs as much as the default threshold gap. Range [0, 5]."),
+    "grant_ask.horizon_months": ("H", "months", "Our choice: half a year ahead (the 2018 "
+                                 "Section 301 rounds came 1-8 months apart, "
+                                 "data/timeline_events_2014_2024.csv). Range 1-24."),
     "grant_ask.gas_bcm": ("", "bcm/yr", "Power of Siberia 2 planned capacity, 50 bcm/yr "
                           "(SCIENCE.md §4); used by the pipeline ask only."),
     "grant_ask.trade_bn": ("", "USD bn/yr", "Our choice; used by the finance_access ask only."),
     "escalate.enabled": ("", "switch", "docs/ODD.md §7.6: a disabled policy never fires."),
-    "escalate.threshold": ("θ_d", "support index", OURS),
-    "escalate.temperature": ("φ_d", "support index", OURS),
-    "escalate.hazard": ("h_d", "probability per month", OURS),
+    "escalate.threshold": ("θ_d", "support index", "Support index at which the monthly "
+                           "hazard is h; the baseline sets it at the status quo."),
+    "escalate.temperature": ("φ_d", "support index", "Our choice: one unit of support (a "
+                             "material grant) multiplies the hazard by exp(1/φ) (e² ≈ 7.4 at "
+                             "0.5): no step."),
+    "escalate.hazard": ("h_d", "per month", "Monthly hazard at the threshold; range from the "
+                        "event history (sim.event_history)."),
+    "escalate.duration_shape": ("k", "—", "As grant_ask.duration_shape (months since the "
+                                "rule last fired, or since the start)."),
     "escalate.cooldown_months": ("m_d", "months", OURS),
     "escalate.max_times": ("n_max", "count", OURS),
     "escalate.rate": ("", "tariff fraction", "Section 301 List 3: 10% (timeline row "
@@ -153,24 +203,23 @@ META: dict[str, tuple[str, str, str]] = {
     "concede.enabled": ("", "switch", "docs/ODD.md §7.6: a disabled policy never fires."),
     "concede.threshold": ("θ_d", "dependence D", OURS),
     "concede.temperature": ("φ_d", "dependence", OURS),
-    "concede.hazard": ("h_d", "probability per month", OURS),
+    "concede.hazard": ("h_d", "per month", "Monthly hazard at the threshold (cloglog); "
+                       "our choice."),
+    "concede.duration_shape": ("k", "—", "As grant_ask.duration_shape."),
     "concede.step": ("", "utility (pipeline gain)", "Our choice: gain added to the partner's "
                      "pipeline ask per concession (the event fires with intensity step/0.1)."),
     "concede.max_times": ("n_max", "count", OURS),
 }
 
 PLAUSIBLE: dict[str, tuple[float, float, str]] = {
-    "balance.rate": (0.0, 0.067, "calibration profile rejects > 0.067 (docs/ODD.md)"),
-    "anchor.rate": (0.005, 0.15, "calibration profile flat over 0.005-0.15 (docs/ODD.md)"),
-    "anchor.bias": (-0.394, -0.112, "calibration profile 95% range (docs/ODD.md)"),
-    "anchor.w_ideology": (0.209, 0.655, "calibration profile 95% range (docs/ODD.md)"),
-    "events.shock_scale": (0.0, 0.045, "calibration profile: ≤ 0.045 (docs/ODD.md)"),
-    "events.ties_scale": (0.0, 0.090, "calibration profile: ≤ 0.090 (docs/ODD.md)"),
+    "anchor.rate": (0.005, 0.15, "half-lives of 4.6 to 139 months; the uniform prior of the "
+                    "Bayesian calibration (sim/calibrate.py MODEL_PRIORS), posterior in "
+                    "calibration/report.json"),
     "trade.elasticity_long_run": (1.75, 2.25, "Boehm, Levchenko & Pandalai-Nayar 2023"),
-    "trade.elasticity_one_year": (0.05, 1.64, "calibration profile does not reject "
-                                  "0.05-1.64 (docs/ODD.md)"),
-    "trade.alignment_semi_elasticity": (0.0, 1.0, "calibration profile flat over 0-1 "
-                                        "(docs/ODD.md)"),
+    "trade.elasticity_one_year": (0.16, 1.36, "prior normal(0.76, 0.3) of the Bayesian "
+                                  "calibration, ±2 sd (sim/calibrate.py MODEL_PRIORS; Boehm, "
+                                  "Levchenko & Pandalai-Nayar 2023), posterior in "
+                                  "calibration/report.json"),
 }
 """Ranges that evidence supports (narrower than the allowed range), with their source."""
 
@@ -245,16 +294,10 @@ class Param:
 
 @functools.cache
 def calibration_roles() -> dict[str, str]:
-    """Parameter name -> role in :mod:`sim.calibrate` (``FREE``, ``PROFILED_FIXED``)."""
-    from sim.calibrate import FREE, PROFILED_FIXED  # heavy (scipy): only when asked
+    """Parameter name -> what :mod:`sim.calibrate` does with it (sampled from the posterior)."""
+    from sim.calibrate import roles  # heavy (emcee, scipy): only when asked
 
-    roles: dict[str, str] = {}
-    for group, role in ((FREE, "fitted"), (PROFILED_FIXED, "profiled (held fixed)")):
-        for p in group:
-            for g, key, factor in p.sets:
-                name = f"{g}.{key}"
-                roles[name] = role if p.name == name else f"{role} as {p.name} (× {factor:g})"
-    return roles
+    return roles()
 
 
 def _kind(annotation: Any) -> Kind | None:

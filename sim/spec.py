@@ -78,6 +78,10 @@ META_KEYS = {
 }
 
 
+RELATION_LIMIT = 0.99
+"""Largest |x| a scenario may give in ``[relations]``: relations live on the latent scale
+``z = artanh(x)`` (docs/ODD.md), which ±1 would put at infinity."""
+
 PAIR_TABLES = ("relations", "trade", "alliances", "initial.ties", "initial.exposure")
 """Tables whose keys are pairs of state ids (``"A->B"`` directed, ``"A-B"`` both ways)."""
 
@@ -188,21 +192,23 @@ class StateSpec(Strict):
 
 class Balance(Strict):
     enabled: bool = True
-    rate: float = Field(0.02, ge=0, le=1, description="alpha, per month")
-    saturation: float = Field(1.0, ge=1, le=5, description="R in G(x)=1-(x/R)^2")
+    rate: float = Field(0.01, ge=0, le=1, description="alpha, latent z per month")
 
 
 class Anchor(Strict):
+    """The anchor ``z*`` on the latent scale; inputs standardised (:mod:`sim.standardise`)."""
+
     enabled: bool = True
-    rate: float = Field(0.03, ge=0, le=1, description="beta, pull toward p_ij per month")
-    bias: float = Field(0.0, ge=-3, le=3)
-    w_ideology: float = Field(1.0, ge=0, le=5)
-    w_trade: float = Field(0.5, ge=0, le=5)
-    w_shared_threat: float = Field(1.0, ge=0, le=5)
-    w_threat: float = Field(0.5, ge=0, le=5)
-    w_ties: float = Field(1.0, ge=0, le=5)
-    w_alliance: float = Field(1.0, ge=0, le=5, description="weight of treaty commitments")
-    d_half: float = Field(1.75, gt=0, le=10, description="ideal-point distance of zero affinity")
+    rate: float = Field(0.03, ge=0, le=1, description="beta, pull of z toward z* per month")
+    bias: float = Field(-0.4855, ge=-2, le=2, description="b, latent level at average inputs")
+    w_ideology: float = Field(0.9503, ge=0, le=2, description="per sd of ideal-point distance")
+    w_trade: float = Field(0.05, ge=0, le=1, description="per sd of log bilateral trade")
+    w_shared_threat: float = Field(0.05, ge=0, le=1, description="per sd of shared threat")
+    w_threat: float = Field(0.05, ge=0, le=1, description="per sd of direct threat")
+    w_ties: float = Field(0.25, ge=0, le=2, description="per unit of the ties stock")
+    w_alliance: float = Field(0.05, ge=0, le=2, description="per unit of treaty commitment")
+    d_half: float = Field(1.75, gt=0, le=10, description="ideal-point distance of zero "
+                          "affinity in the initial-relation rule")
     dependence_scale: float = Field(0.05, gt=0, le=1, description="trade/GDP giving 63% dependence")
 
 
@@ -247,7 +253,7 @@ class Trade(Strict):
 
 class Noise(Strict):
     enabled: bool = True
-    sigma: float = Field(0.01, ge=0, le=1, description="sd of monthly relation noise")
+    sigma: float = Field(0.01, ge=0, le=1, description="sd of monthly noise on z")
 
 
 class Mechanisms(Strict):
@@ -314,9 +320,13 @@ class GrantAsk(Strict):
     w_alignment: float = Field(1.0, ge=0, le=5)
     w_gain: float = Field(1.0, ge=0, le=5)
     w_risk: float = Field(1.0, ge=0, le=20)
-    threshold: float = Field(1.0, ge=-5, le=5)
+    threshold: float = Field(1.0, ge=-5, le=5, description="utility at which the hazard is h")
     temperature: float = Field(0.15, gt=0, le=5)
-    hazard: float = Field(0.05, ge=0, le=1, description="max monthly probability")
+    hazard: float = Field(0.05, ge=0, le=1, description="h, monthly hazard at U = threshold")
+    duration_shape: float = Field(1.0, ge=0.5, le=2, description="k, Weibull duration shape")
+    w_response: float = Field(1.0, ge=0, le=5, description="w_E, weight of the expected "
+                              "response (anticipation)")
+    horizon_months: int = Field(6, ge=1, le=24, description="H, anticipation horizon")
     gas_bcm: float = Field(50.0, ge=0, le=500)
     trade_bn: float = Field(10.0, ge=0, le=5000)
 
@@ -330,9 +340,11 @@ class Escalate(Strict):
     target: str
     watch: str
     instrument: Literal["tariff", "secondary_sanctions"]
-    threshold: float = Field(1.0, ge=-5, le=5, description="support index that triggers")
-    temperature: float = Field(0.15, gt=0, le=5)
-    hazard: float = Field(0.1, ge=0, le=1)
+    threshold: float = Field(1.0, ge=-5, le=5, description="support index at which the "
+                             "hazard is h")
+    temperature: float = Field(0.5, gt=0, le=5)
+    hazard: float = Field(0.02, ge=0, le=1, description="h, monthly hazard at the threshold")
+    duration_shape: float = Field(1.0, ge=0.5, le=2, description="k, Weibull duration shape")
     cooldown_months: int = Field(12, ge=0, le=600)
     max_times: int = Field(3, ge=0, le=100)
     rate: float = Field(0.1, ge=0, le=5)
@@ -348,7 +360,8 @@ class Concede(Strict):
     partner: str
     threshold: float = Field(0.5, ge=0, le=1, description="dependence that triggers")
     temperature: float = Field(0.1, gt=0, le=5)
-    hazard: float = Field(0.05, ge=0, le=1)
+    hazard: float = Field(0.05, ge=0, le=1, description="h, monthly hazard at the threshold")
+    duration_shape: float = Field(1.0, ge=0.5, le=2, description="k, Weibull duration shape")
     step: float = Field(0.1, ge=0, le=1, description="gain added to partner's pipeline ask")
     max_times: int = Field(3, ge=0, le=100)
 
@@ -432,7 +445,7 @@ class ScenarioSpec(Strict):
 
     scenario: Meta
     states: Annotated[list[StateSpec], Field(min_length=3, max_length=250)]
-    relations: dict[str, Annotated[float, Field(ge=-1, le=1)]] = {}
+    relations: dict[str, Annotated[float, Field(ge=-RELATION_LIMIT, le=RELATION_LIMIT)]] = {}
     trade: dict[str, Annotated[float, Field(ge=0, le=10000)]] = {}
     alliances: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         {}, description="treaty commitment per pair: 1 defence pledge, 0.5 bilateral "

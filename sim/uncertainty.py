@@ -7,18 +7,18 @@ names, :mod:`sim.params`), each with a ``cite``:
 - ``uniform`` (``lo``, ``hi``), ``triangular`` (``lo``, ``mode``, ``hi``);
 - ``normal`` (``mean``, ``sd``) and ``lognormal`` (``median``, ``sdlog``: sd of the natural
   log), truncated to ``[lo, hi]`` (default: the parameter's allowed range);
-- ``from = "calibration"``: joint draws from what ``sim calibrate`` wrote
-  (``calibration/report.json``: estimate and covariance of the fitted parameters): normal scores
-  times the Cholesky factor of the covariance, reflected back into the calibration's bounds (as
-  ``sim backtest`` does, so an estimate at a bound gets a half-normal), then kept within the
-  registered range;
+- ``from = "calibration"``: joint draws from the Bayesian posterior ``sim calibrate`` wrote
+  (``calibration/posterior.csv``, one row per posterior sample): a draw takes one *row* of the
+  file for all the calibrated parameters it declares, so their posterior correlations are kept
+  (no normal approximation); values are kept within the registered range;
 - ``fixed``: no uncertainty (the scenario's value): how a child scenario removes an entry it
   inherits. A child's entry replaces its parent's whole entry; a file that sets a parameter's
   value drops the uncertainty it inherited for it (:func:`sim.spec.load_scenario`).
 
 **Draws.** :func:`draw_table` draws ``D`` rows by a Latin hypercube
-(``scipy.stats.qmc.LatinHypercube``, one column per independent parameter plus one per fitted
-parameter of the calibration block) from its own stream,
+(``scipy.stats.qmc.LatinHypercube``, one column per independent parameter plus one column for
+the calibration block: draw ``d`` takes row ``⌊u_d · S⌋`` of the ``S`` posterior samples, so the
+rows are spread evenly over the file) from its own stream,
 ``SeedSequence(seed, spawn_key=(DRAW_TAG, 0))`` (runs use one-element keys ``(i,)``, so it never
 coincides with a run's stream), through each marginal's inverse CDF. The table is drawn once,
 before any run, so it does not depend on chunks, workers or Dask.
@@ -82,12 +82,12 @@ def declared(spec: ScenarioSpec) -> dict[str, Uncertainty]:
 
 
 @functools.cache
-def calibrated_targets() -> dict[str, tuple[str, float]]:
-    """Registered parameter -> (fitted parameter of ``sim calibrate``, factor): the names
-    ``from = "calibration"`` accepts (``events.shock_scale`` is 0.1 × ``events.gain``)."""
-    from sim.calibrate import FREE  # scipy.optimize: only when a scenario asks for it
+def calibrated_targets() -> tuple[str, ...]:
+    """The registered parameters ``sim calibrate`` samples: the names ``from = "calibration"``
+    accepts (:func:`sim.calibrate.calibrated_names`; no file is read)."""
+    from sim.calibrate import calibrated_names  # scipy.stats: only when a scenario asks for it
 
-    return {f"{g}.{k}": (p.name, fac) for p in FREE for g, k, fac in p.sets}
+    return tuple(calibrated_names())
 
 
 def check_uncertainties(spec: ScenarioSpec, file: str | Path) -> None:
@@ -194,59 +194,38 @@ def _bounds(u: Uncertainty, p: Param) -> tuple[float, float]:
 
 
 def calibration_report() -> Path:
-    """The calibration ``from = "calibration"`` reads: the shipped ``calibration/report.json``."""
-    from sim.calibrate import CALIBRATION, REPORT
+    """The file ``from = "calibration"`` reads: the shipped ``calibration/posterior.csv``."""
+    from sim.calibrate import CALIBRATION, POSTERIOR
 
-    return CALIBRATION / REPORT
+    return CALIBRATION / POSTERIOR
 
 
 @functools.cache
-def _read_report(path: Path, stamp: tuple[int, int]) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+def _read_posterior(path: Path, stamp: tuple[int, int], names: tuple[str, ...]) -> np.ndarray:
+    from sim.calibrate import load_posterior
+
+    return load_posterior(path, names)[list(names)].to_numpy(dtype=float)
 
 
-def read_report(path: Path | None = None) -> dict[str, Any]:
-    """The calibration report (estimate, sd, bounds, covariance of the fitted parameters).
-    Raises :class:`UserError` if it is missing, or does not fit :data:`sim.calibrate.FREE`."""
-    from sim.calibrate import FREE
-
+def read_posterior(path: Path | None = None, names: tuple[str, ...] | None = None
+                   ) -> np.ndarray:
+    """``(S, len(names))`` posterior samples of ``names`` (default every calibrated parameter)
+    from ``posterior.csv`` (default :func:`calibration_report`), cached while the file is
+    unchanged. Raises :class:`UserError` (one line) if the file is missing, unreadable, lacks
+    a column, has no rows or a non-finite value (:func:`sim.calibrate.load_posterior`)."""
     path = calibration_report() if path is None else Path(path)
+    names = calibrated_targets() if names is None else tuple(names)
     if not path.is_file():
-        raise UserError(f"{path}: no calibration report; expected the output of `sim "
-                        "calibrate` (from = \"calibration\" draws from it)")
+        raise UserError(f"{path}: no posterior samples; expected posterior.csv written by "
+                        "`sim calibrate` (from = \"calibration\" draws its rows)")
     st = path.stat()
-    rep = _read_report(path, (st.st_mtime_ns, st.st_size))
-    names = [p.get("name") for p in rep.get("free_parameters", [])]
-    cov = np.asarray(rep.get("covariance", []), dtype=float)
-    if names != [p.name for p in FREE] or cov.shape != (len(names), len(names)):
-        raise UserError(f"{path}: fitted parameters {names} with a {cov.shape} covariance; "
-                        f"expected {[p.name for p in FREE]} and their covariance (re-run "
-                        "`sim calibrate`)")
-    return rep
+    return _read_posterior(path, (st.st_mtime_ns, st.st_size), names)
 
 
-def _joint(rep: dict[str, Any], fitted: list[str], u: np.ndarray) -> np.ndarray:
-    """``(D, len(fitted))`` draws of the fitted parameters ``fitted``: ``θ̂ + L z`` with ``z``
-    the normal scores of ``u`` and ``L`` the Cholesky factor of their covariance block,
-    reflected into the calibration's bounds."""
-    from scipy.stats import norm
-
-    names = [p["name"] for p in rep["free_parameters"]]
-    idx = [names.index(n) for n in fitted]
-    est = np.array([rep["free_parameters"][i]["estimate"] for i in idx], dtype=float)
-    lo, hi = (np.array([rep["free_parameters"][i]["bounds"][k] for i in idx], dtype=float)
-              for k in (0, 1))
-    cov = np.asarray(rep["covariance"], dtype=float)[np.ix_(idx, idx)]
-    try:
-        chol = np.linalg.cholesky(0.5 * (cov + cov.T))
-    except np.linalg.LinAlgError:
-        raise UserError(f"{calibration_report()}: the covariance of {', '.join(fitted)} is not "
-                        "positive definite; expected a calibration whose fitted parameters "
-                        "all have an sd (re-run `sim calibrate`)") from None
-    theta = est + norm.ppf(u) @ chol.T
-    theta = np.where(theta < lo, 2 * lo - theta, theta)  # reflect, as sim.backtest does
-    theta = np.where(theta > hi, 2 * hi - theta, theta)
-    return np.clip(theta, lo, hi)
+def posterior_rows(u: np.ndarray, samples: int) -> np.ndarray:
+    """Rows ``⌊u · S⌋`` of ``S`` posterior samples for hypercube coordinates ``u`` in (0, 1):
+    ``D ≤ S`` stratified coordinates pick ``D`` rows spread evenly over the file."""
+    return np.minimum((np.asarray(u) * samples).astype(np.int64), samples - 1)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -299,38 +278,30 @@ def draw_table(spec: ScenarioSpec, draws: int, seed: int,
                report: Path | None = None) -> tuple[list[str], np.ndarray]:
     """``D = draws`` rows of the declared parameters of ``spec``: their names (registry order)
     and values ``(D, P)``. Independent parameters take one hypercube column each, in name order;
-    the fitted parameters behind ``from = "calibration"`` entries take the last columns, in
-    :data:`sim.calibrate.FREE` order. Same scenario, ``draws`` and ``seed``: the same table,
-    bit for bit. Raises :class:`ScenarioError` if a row breaks a rule between parameters (e.g.
-    a one-year trade elasticity above the long-run one), :class:`UserError` for a missing or
-    unusable calibration report."""
+    the ``from = "calibration"`` entries share the last column, which picks one row of the
+    posterior samples (``report``: that file, default :func:`calibration_report`) per draw
+    (:func:`posterior_rows`). Same scenario, ``draws`` and ``seed``: the same table, bit for
+    bit. Raises :class:`ScenarioError` if a row breaks a rule between parameters (e.g. a
+    one-year trade elasticity above the long-run one), :class:`UserError` for a missing or
+    unusable posterior file."""
     if draws < 1:
         raise UserError(f"draws: got {draws}; expected at least 1")
     decl, reg = declared(spec), registry(spec)
     names = list(decl)
     alone = [n for n in names if decl[n].kind != "calibration"]
     joint = [n for n in names if decl[n].kind == "calibration"]
-    fitted = [] if not joint else [f for f in _free_names()
-                                   if any(calibrated_targets()[n][0] == f for n in joint)]
-    u = latin_hypercube(len(alone) + len(fitted), draws, seed)
+    u = latin_hypercube(len(alone) + bool(joint), draws, seed)
     values = np.empty((draws, len(names)))
     for j, name in enumerate(alone):
         values[:, names.index(name)] = quantile(decl[name], reg[name], u[:, j])
-    if fitted:
-        theta = _joint(read_report(report), fitted, u[:, len(alone):])
-        for name in joint:
-            free, factor = calibrated_targets()[name]
-            values[:, names.index(name)] = _inside(factor * theta[:, fitted.index(free)],
-                                                   reg[name])
+    if joint:
+        post = read_posterior(report, tuple(joint))
+        rows = posterior_rows(u[:, len(alone)], post.shape[0])
+        for k, name in enumerate(joint):
+            values[:, names.index(name)] = _inside(post[rows, k], reg[name])
     if names:  # the rules between parameters (pydantic validators), once per row
         Params.from_spec(spec, {n: values[:, j] for j, n in enumerate(names)}, runs=draws)
     return names, values
-
-
-def _free_names() -> list[str]:
-    from sim.calibrate import FREE
-
-    return [p.name for p in FREE]
 
 
 def per_run(values: np.ndarray, runs_per_draw: int) -> np.ndarray:
@@ -409,8 +380,8 @@ class Design:
                     "random streams of run i",
             "draw_seed": f"scipy.stats.qmc.LatinHypercube(d=P, rng=numpy SeedSequence("
                          f"{int(self.seed)}, spawn_key=({DRAW_TAG}, 0))), one column per "
-                         "independent parameter then one per fitted parameter of the "
-                         "calibration block; inverse CDFs (sim.uncertainty)",
+                         "independent parameter (inverse CDFs) then one for the calibration "
+                         "block: row floor(u*S) of the S posterior samples (sim.uncertainty)",
             "parameters": list(self.names), "declarations": self.declarations,
             "calibration": None if self.report is None else {"report": self.report,
                                                              "hash": self.report_hash},

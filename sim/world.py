@@ -2,7 +2,8 @@
 
 Index conventions (used everywhere):
 
-- ``x[i, j]``: i's disposition toward j, in [-1, 1] (directed).
+- ``x[i, j]``: i's disposition toward j, in (-1, 1) (directed); it evolves as the latent
+  ``z = artanh(x)`` (:mod:`sim.kernels`).
 - ``imports[i, j]``: i's imports of goods from j, USD bn/yr (a scenario's ``"A->B"`` trade key
   is goods shipped from A to B, so it lands in ``imports[B, A]``).
 - ``tau[i, j]``: i's added tariff (or tariff-equivalent) on imports from j since the start.
@@ -21,6 +22,7 @@ import numpy as np
 from sim.events import CONCESSION_STEP
 from sim.spec import (
     PAIR,
+    RELATION_LIMIT,
     Concede,
     Escalate,
     Event,
@@ -238,16 +240,18 @@ def pair_matrix(pairs: dict[str, float], index: dict[str, int], n: int) -> np.nd
 
 
 def initial_relations(ideal: np.ndarray, d_half: float | np.ndarray) -> np.ndarray:
-    """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -1, 1)``, zero diagonal: ``(N, N)``,
-    or ``(R, N, N)`` for one ``d_half`` per run (ideal-point units).
+    """Default ``x0_ij = clip(1 - |ip_i - ip_j| / d_half, -0.99, 0.99)``, zero diagonal:
+    ``(N, N)``, or ``(R, N, N)`` for one ``d_half`` per run (ideal-point units).
 
-    Our rule: identical ideal points give full friendship, a distance of ``d_half`` neutrality,
-    and twice that full hostility. With ``d_half = 1.75`` (half of 3.5, the top of the 2000-19
+    Our rule: identical ideal points give near-full friendship, a distance of ``d_half``
+    neutrality, and twice that near-full hostility; the clip at ``RELATION_LIMIT`` (0.99, as
+    for ``[relations]``) keeps every start strictly inside (-1, 1), where the latent
+    ``z = artanh(x)`` is finite. With ``d_half = 1.75`` (half of 3.5, the top of the 2000-19
     US-China distance in SCIENCE.md §6; the data maximum is 3.64 in 2003), the 2019 distances give
     USA-CHN -0.72, USA-RUS -0.46, CHN-RUS +0.73.
     """
     d = np.abs(ideal[:, None] - ideal[None, :])
     half = d_half if np.ndim(d_half) == 0 else np.reshape(d_half, (-1, 1, 1))
-    x = np.clip(1.0 - d / half, -1.0, 1.0)
+    x = np.clip(1.0 - d / half, -RELATION_LIMIT, RELATION_LIMIT)
     x[..., np.arange(len(ideal)), np.arange(len(ideal))] = 0.0
     return x

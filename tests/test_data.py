@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim import observe as ob
+from sim.observation.channel import CALIBRATION_END
 
 DATA = ROOT / "data"
 README = (DATA / "README.md").read_text(encoding="utf-8")
@@ -39,7 +39,7 @@ def test_outcome_series_stop_at_2019(name):
     dates = pd.read_csv(DATA / name, dtype={column: str})[column].dropna()
     assert not dates.empty
     years = dates.str[:4].astype(int)
-    assert years.max() == ob.CALIBRATION_END == 2019, name
+    assert years.max() == CALIBRATION_END == 2019, name
     assert name in README
 
 

@@ -64,10 +64,13 @@ def test_h1_strong_form_does_not_hold_across_the_draws(dose):
 @pytest.mark.slow
 def test_h2_progress_on_each_ask_within_12_months_is_limited():
     """H2 (Hess, ¶6): each ask has less than a one-in-four chance within 12 months, in at
-    least 90% of the draws; the verdict says it owes this to the base-rate threshold."""
+    least 90% of the draws. Under model v2 it is undetermined for every ask (docs/SCENARIOS.md);
+    the test checks the verdict follows the rule from the draws' shares, and that the verdict
+    says what it owes to the base-rate threshold."""
     asks = checked(h.asks_within(BASELINE, months=12, seed=SEED))
     assert set(asks["ask"]) == set(h.ASKS)
-    assert (asks["verdict"] == "holds").all(), asks
+    assert ((asks["verdict"] == "holds") == (asks["agree"] >= 0.9)).all(), asks
+    assert (asks["verdict"] != "fails").all(), asks
     words = h.asks_claims(asks)
     assert words["owes to the model's construction"].str.contains("base rate").all()
 

@@ -134,11 +134,11 @@ def test_installed_calibrate_and_backtest_never_write_into_the_package(venv, els
     package = Path(_check([str(venv / "python"), "-c", "import sim; print(sim.__file__)"],
                           **elsewhere).stdout.strip()).parent
     before = tree_hash(package)
-    res = sim(venv, elsewhere, "calibrate", "--no-profile")
+    res = sim(venv, elsewhere, "calibrate", "--quick")
     assert res.returncode == 0, res.stderr
     default_out = elsewhere["cwd"] / "outputs" / "calibration"
     assert (default_out / "mechanisms_2019.toml").is_file(), res.stdout
-    res = sim(venv, elsewhere, "calibrate", "--out", "cal", "--no-profile")
+    res = sim(venv, elsewhere, "calibrate", "--out", "cal", "--quick")
     assert res.returncode == 0, res.stderr
     assert (elsewhere["cwd"] / "cal" / "report.json").is_file()
     # the backtest reads the shipped calibration by default, or the one just written

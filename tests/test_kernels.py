@@ -29,10 +29,12 @@ def test_saturation_vanishes_at_bounds_and_is_one_at_zero():
 def test_balance_drift_matches_sum_formula():
     rng = np.random.default_rng(0)
     x = random_x(rng, 2, 5)
-    got = k.balance_drift(x, 0.3)
+    got = k.balance_drift(x, 0.3)  # the model's form: X Xᵀ/(N-2), no saturation factor
     i, j = 1, 3
-    want = 0.3 * (1 - x[0, i, j] ** 2) * sum(x[0, i, m] * x[0, j, m] for m in range(5)) / 3
+    want = 0.3 * sum(x[0, i, m] * x[0, j, m] for m in range(5)) / 3
     assert got[0, i, j] == pytest.approx(want)
+    sat = k.balance_drift(x, 0.3, r=1.0)  # pure mode with Kułakowski's saturation
+    assert sat[0, i, j] == pytest.approx(want * (1 - x[0, i, j] ** 2))
     x2 = k.balance_drift(x, 1.0, r=None, form="x2", normalize=False)
     assert np.allclose(x2, x @ x)
     with pytest.raises(ValueError, match="form"):
@@ -47,25 +49,55 @@ def test_balance_pushes_enemy_of_enemy_toward_friendship():
     assert d[0, 0, 1] > 0 and d[0, 1, 0] > 0
 
 
-def test_relation_step_stays_in_bounds_with_huge_noise():
+def test_relation_step_stays_finite_and_inside_bounds_with_huge_noise():
     rng = np.random.default_rng(1)
-    x = random_x(rng, 50, 6)
+    x = 0.99 * random_x(rng, 50, 6)
+    z = k.latent(x)
     noise = 100 * rng.standard_normal(x.shape)
-    p = k.anchor(x, np.ones_like(x), np.zeros_like(x), _world(6), MECH)
-    out = k.relation_step(x, p, noise, MECH)
-    assert out.min() >= -1 and out.max() <= 1
+    target = k.anchor(x, np.ones_like(x), np.zeros_like(x), _world(6), MECH)
+    out = k.relation_step(z, x, target, noise, MECH)
+    assert np.isfinite(out).all() and np.isfinite(target).all()
+    assert np.all(np.abs(np.tanh(out)) <= 1)
     assert np.all(out[:, np.arange(6), np.arange(6)] == 0)
 
 
-def test_relation_step_with_only_anchor_relaxes_geometrically():
+def test_relation_step_with_only_anchor_relaxes_geometrically_in_z():
     mech = Mechanisms(balance={"enabled": False}, noise={"enabled": False})
-    x = np.zeros((1, 3, 3))
-    p = np.full((1, 3, 3), 0.5)
-    np.fill_diagonal(p[0], 0)
+    z = np.zeros((1, 3, 3))
+    target = np.full((1, 3, 3), 2.0)  # z* = 2: x* = tanh(2) = 0.964
+    np.fill_diagonal(target[0], 0)
     for _ in range(10):
-        x = k.relation_step(x, p, np.zeros_like(x), mech)
+        z = k.relation_step(z, np.tanh(z), target, np.zeros_like(z), mech)
     beta = mech.anchor.rate
-    assert x[0, 0, 1] == pytest.approx(0.5 * (1 - (1 - beta) ** 10))
+    assert z[0, 0, 1] == pytest.approx(2.0 * (1 - (1 - beta) ** 10))
+
+
+def test_anchor_stays_moderate_where_every_input_is_extreme():
+    # the old unit-weight stack reached z* > 2 for CHN-RUS; standardised inputs at the
+    # default weights keep z* of even a maximal dyad (identical ideal points, defence pledge,
+    # huge trade, maximal shared threat) below artanh(0.99)
+    w = _world(3)
+    w.ideal[:] = 0.0
+    w.alliance[:] = 1.0
+    np.fill_diagonal(w.alliance, 0)
+    x = np.array([[[0, 0.0, -0.99], [0.0, 0, -0.99], [-0.99, -0.99, 0]]])
+    imports = np.full((1, 3, 3), 1000.0)
+    target = k.anchor(x, imports, np.zeros_like(x), w, MECH)
+    assert target[0, 0, 1] < np.arctanh(0.99)
+    assert target[0, 0, 1] > 0
+
+
+def test_relation_shock_moves_latent_z():
+    from sim.events import Effect
+    from sim.kernels import State
+    w = _world(3)
+    st = State.initial(w, 2)
+    eff = Effect(3)
+    eff.add("x", 0, 1, 0.5)
+    x_before = st.x[:, 0, 1].copy()
+    k.apply_effect(st, eff)
+    assert np.allclose(st.x[:, 0, 1], np.tanh(np.arctanh(x_before) + 0.5))
+    assert np.allclose(st.z, k.latent(st.x))
 
 
 def test_adjustment_rate_gives_one_year_elasticity():

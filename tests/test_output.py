@@ -128,7 +128,7 @@ def test_every_writing_command_uses_the_same_refusals(small, tmp_path, monkeypat
     for argv in (["run", str(small), "--runs", "2", "--quiet"],
                  ["rerun", "r", "--quiet"],
                  ["compare", str(small), str(other), "--runs", "2", "--quiet"],
-                 ["calibrate", "--no-profile"],
+                 ["calibrate", "--quick"],
                  ["backtest", "--runs", "2"]):
         code, _, err = run_cli([*argv, "--out", ".", "--force"], capsys)
         assert code == 2, argv

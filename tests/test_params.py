@@ -146,7 +146,10 @@ def test_every_registered_parameter_reaches_the_engine(baseline_child):
     """One batched call, all runs on the same random streams: run k changes parameter k only.
     Every run differs from run 0 except those whose parameter the policy never reads. The
     child adds a hostile act by (and against) every state, a sanction, a pipeline signed and
-    price concessions offered from month 0, so that every parameter has something to act on."""
+    price concessions offered from month 0, so that every parameter has something to act on
+    (cloglog hazards: thresholds put p near 1 - e^-20 in month 0, below 1 in floats). The
+    duration shape of those two rules is inert here: they fire with one month at risk
+    (log d = 0); tests/test_model_v2.py checks the duration term itself."""
     _, child = baseline_child("""
         [[events]]
         type = "sanctions"
@@ -173,13 +176,13 @@ def test_every_registered_parameter_reaches_the_engine(baseline_child):
         actor = "CHN"
         ask = "pipeline"
         hazard = 1.0
-        threshold = -5.0
+        threshold = -0.6
         [[policies]]
         rule = "concede"
         actor = "RUS"
         partner = "CHN"
         hazard = 1.0
-        threshold = 0.0
+        threshold = 0.5
         """)
     spec = load_scenario(child)
     reg = pm.registry(spec)
@@ -199,7 +202,9 @@ def test_every_registered_parameter_reaches_the_engine(baseline_child):
     traj = simulate(World.from_spec(spec), 3, np.zeros(len(names) + 1, int), params=values)
     inert = {name for k, name in enumerate(names, 1)
              if all(np.array_equal(getattr(traj, f)[k], getattr(traj, f)[0]) for f in FIELDS)}
-    assert inert == {name for name, p in reg.items() if not p.used}
+    month_zero = {"policies.CHN:pipeline.duration_shape",
+                  "policies.RUS:price_concession.duration_shape"}
+    assert inert == {name for name, p in reg.items() if not p.used} | month_zero
 
 
 @pytest.mark.parametrize("e", [-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 1 / 3, 0.039052])
@@ -237,16 +242,17 @@ def test_registry_covers_every_field_of_the_mechanisms_and_every_policy():
             assert p.unit and p.source, f"{name}: no unit or source in sim.params.META"
             assert p.kind == "switch" or (p.lo is not None and p.hi is not None), name
             assert not p.bad(np.array([pm.get(spec, name)])).any(), (path.stem, name)
-    assert pm.registry()["anchor.bias"].identified == "fitted"
-    assert pm.registry()["events.shock_scale"].identified.startswith("fitted as events.gain")
-    assert pm.registry()["anchor.rate"].identified.startswith("profiled")
-    assert pm.registry()["anchor.w_trade"].identified == "no"
+    from sim.calibrate import calibrated_names
+
+    for name in calibrated_names():
+        assert pm.registry()[name].identified.startswith("sampled"), name
+    assert pm.registry()["balance.rate"].identified == "no"
 
 
 def test_get_and_with_values_round_trip_every_parameter():
     spec = load_scenario(BASELINE)
     assert pm.get(spec, "anchor.w_ideology") == spec.mechanisms.anchor.w_ideology
-    assert pm.get(spec, "policies.USA:tariff.threshold") == 1.2
+    assert pm.get(spec, "policies.USA:tariff.threshold") == 0.69
     assert pm.get(spec, "states.CHN.reciprocity") == 0.8
     assert pm.get(spec, "events.pressure_scale.EU") == 1.0
     for name in pm.names(spec):  # setting a value also fixes it: its uncertainty is dropped
@@ -315,25 +321,19 @@ def test_sim_params_prints_the_table(capsys):
     for name in pm.names(spec):
         assert f"\n{name} " in out, name
     line = next(row for row in out.splitlines() if row.startswith("anchor.w_ideology "))
-    assert "fitted" in line and "[0, 5]" in line and "SCIENCE.md" in line
+    assert "[0, 2]" in line and "sim.standardise" in line
     assert main(["params", str(BASELINE), "--csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["name"] for r in rows] == pm.names(spec)
     row = {r["name"]: r for r in rows}["policies.USA:tariff.threshold"]
-    assert (row["value"], row["default"], row["unit"]) == ("1.2", "1.0", "support index")
+    assert (row["value"], row["default"], row["unit"]) == ("0.69", "1.0", "support index")
     assert main(["params", "baselin"]) == 2
     assert "did you mean" in capsys.readouterr().err
 
 
-def test_calibration_and_hypotheses_set_parameters_through_the_registry():
-    from sim.calibrate import FREE, with_params
+def test_hypotheses_set_parameters_through_the_registry():
     from sim.hypotheses import arm
 
-    history = load_scenario(SCENARIOS / "history_2014_2024.toml")
-    spec, _ = with_params(history, FREE, np.array([-0.25, 0.4, 0.5, 0.01]), noise=False)
-    assert (pm.get(spec, "anchor.bias"), pm.get(spec, "anchor.w_ideology")) == (-0.25, 0.4)
-    assert (pm.get(spec, "events.shock_scale"), pm.get(spec, "events.ties_scale")) == (0.05, 0.1)
-    assert pm.get(spec, "noise.enabled") is False
     dosed = arm(BASELINE, None, {f"events.pressure_scale.{a}": 0.5 for a in ("USA", "EU")})
     merged = load_scenario(BASELINE, overrides={"mechanisms": {"events": {
         "pressure_scale": {"USA": 0.5, "EU": 0.5}}}})

@@ -71,7 +71,7 @@ BAD = [
      ['did you mean "coverage"']),
     ("duplicate-state", 'id = "RUS"', 'id = "CHN"', "states[2].id", ["declared twice"]),
     ("relation-out-of-range", "[trade]", '[relations]\n"USA-CHN" = -2.0\n\n[trade]',
-     "relations.USA-CHN", ["got -2.0;", "a number from -1 to 1"]),
+     "relations.USA-CHN", ["got -2.0;", "a number from -0.99 to 0.99"]),
     ("mechanism-misspelt", "[trade]", "[mechanisms.balance]\nrat = 0.1\n\n[trade]",
      "mechanisms.balance.rat", ['did you mean "rate"']),
     ("elasticities", "[trade]", "[mechanisms.trade]\nelasticity_one_year = 3.0\n\n[trade]",

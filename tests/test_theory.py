@@ -24,7 +24,7 @@ from sim.landscape import (
     local_minima_exhaustive,
 )
 from sim.metrics import balanced_share, blocs
-from sim.observe import data_dir
+from sim.resources import data_dir
 from sim.triads import akr_run
 
 SYRIA = data_dir() / "landscape_syria_2016"

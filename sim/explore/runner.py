@@ -1,0 +1,107 @@
+"""Outcome values of many runs: per-run parameters, chosen random streams, chosen dates.
+
+An exploration runs far more runs than it keeps: :func:`outcome_values` simulates them in chunks
+with the batched engine (:func:`sim.engine.simulate`) and keeps only the asked outcomes at the
+asked dates, ``(R, O, S)``, so 57,000 runs of 72 months need a few megabytes, not gigabytes.
+
+**Streams.** Position ``p`` of an exploration (row ``p`` of its parameters) uses the random
+streams of run ``streams[p]`` of the master seed (:mod:`sim.seeds`). Designs give the rows that
+must be compared with each other the same streams (the points of one Morris trajectory, the
+``D+2`` rows of one Sobol base sample, a scenario and its variants), as ``sim compare`` gives
+run ``i`` of two scenarios: their differences are then paired (common random numbers), and the
+model's own noise enters through the replicates. :func:`grouped_streams` is the rule.
+
+With ``workers > 1`` the chunks run in "spawn" worker processes (the World is sent once per
+worker); results are the same floats in any case.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sim import outcomes as oc
+from sim.engine import simulate
+from sim.params import Params
+from sim.world import World
+
+CHUNK = 1000
+"""Runs per chunk."""
+
+_WORLD: World | None = None
+
+
+def grouped_streams(rows: int, group: int, reps: int) -> np.ndarray:
+    """Stream ids of ``rows × reps`` positions (position ``p = row·reps + k``): the rows of one
+    group of ``group`` consecutive rows share the ``reps`` streams ``g·reps + k`` of their group
+    ``g = row // group``."""
+    p = np.arange(rows * reps)
+    return (p // reps // group) * reps + p % reps
+
+
+def numeric_outcomes(world: World, names: Sequence[str | oc.Outcome]) -> list[oc.Outcome]:
+    """Parsed outcomes, checked against ``world``; raises :class:`sim.outcomes.OutcomeError`
+    for a bad name or a text outcome (Dittmer pattern, blocs), which has no variance."""
+    out = oc.parse_all(list(names), world)
+    for o in out:
+        if not o.numeric:
+            raise oc.OutcomeError(f"outcome {o.name}: is text ({o.unit}); expected a numeric "
+                                  "outcome (relation, trade, decision, balanced_share, ...)")
+    return out
+
+
+def _install(blob: bytes) -> None:
+    global _WORLD
+    _WORLD = pickle.loads(blob)
+
+
+def _task(world: World | None, seed: int, streams: np.ndarray, names: list[str],
+          steps: np.ndarray, params: Params | None) -> np.ndarray:
+    """One chunk: ``(n, O, S)`` outcome values of runs ``streams`` with ``params``' rows."""
+    world = world or _WORLD
+    traj = simulate(world, seed, streams, params=params)
+    return np.stack([oc.parse(n).values(traj, steps) for n in names], axis=1).astype(float)
+
+
+def outcome_values(world: World, seed: int, streams: np.ndarray, params: Params | None,
+                   names: Sequence[str], steps: Sequence[int], workers: int | None = 1,
+                   progress: bool = False, desc: str = "") -> np.ndarray:
+    """``(R, O, S)`` values of outcomes ``names`` at step indices ``steps`` for ``R =
+    len(streams)`` runs: position ``p`` uses run ``streams[p]``'s random streams and row ``p``
+    of ``params`` (None: the scenario's values). ``workers``: processes (None: every core)."""
+    streams = np.asarray(streams, dtype=np.int64)
+    steps = np.asarray(steps, dtype=int)
+    names = [str(n) for n in names]
+    cuts = [(lo, min(len(streams), lo + CHUNK)) for lo in range(0, len(streams), CHUNK)]
+    out = np.empty((len(streams), len(names), len(steps)))
+    nworkers = min(os.cpu_count() or 1 if workers is None else max(1, workers), len(cuts))
+
+    def rows(lo: int, hi: int) -> Params | None:
+        return None if params is None else params.take(np.arange(lo, hi))
+
+    bar = tqdm(total=len(streams), unit="run", unit_scale=True, disable=not progress,
+               desc=desc or world.spec.scenario.name, smoothing=0.1)
+    with bar:
+        if nworkers <= 1:
+            for lo, hi in cuts:
+                out[lo:hi] = _task(world, seed, streams[lo:hi], names, steps, rows(lo, hi))
+                bar.update(hi - lo)
+            return out
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(nworkers, mp_context=ctx, initializer=_install,
+                                 initargs=(pickle.dumps(world),)) as pool:
+            futures = [pool.submit(_task, None, seed, streams[lo:hi], names, steps,
+                                   rows(lo, hi)) for lo, hi in cuts]
+            for (lo, hi), fut in zip(cuts, futures, strict=True):
+                out[lo:hi] = fut.result()
+                bar.update(hi - lo)
+    return out
+
+
+__all__ = ["CHUNK", "grouped_streams", "numeric_outcomes", "outcome_values"]
