@@ -775,6 +775,12 @@ def plot_trace(ch: Chain, path: Path) -> None:
     fig.suptitle(f"emcee traces: {ch.walkers} walkers x {ch.chain.shape[0]} steps "
                  f"(every {every}; shaded: burn-in, discarded)", fontsize=10)
     fig.savefig(path, dpi=90)
+    from PIL import Image  # a matplotlib dependency
+
+    # thousands of translucent lines: a 64-colour palette keeps the file under 1 MB
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def plot_marginals(post: pd.DataFrame, pri: Sequence[Prior], rows: Sequence[dict[str, Any]],

@@ -3,22 +3,11 @@ relation observed with Gaussian noise, data simulated by the model itself at a k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-
-@dataclass(frozen=True)
-class SynthParam:
-    name: str
-    default: float
-    lo: float
-    hi: float
-    unit: str
-    why: str
-    prior: tuple[str, float, float]
+from sim.observation.channel import ObsParam
 
 
 def annual_means(traj, pair: tuple[int, int], years: np.ndarray) -> np.ndarray:
@@ -43,7 +32,7 @@ class SynthChannel:
     def __init__(self, years: np.ndarray, values: np.ndarray, pair: tuple[int, int] = (0, 1),
                  sd: float = 0.05) -> None:
         self.years, self.values, self.pair = np.asarray(years), np.asarray(values), pair
-        self.params = (SynthParam("synth.sd", sd, 1e-3, 1.0, "x", "synthetic noise",
+        self.params = (ObsParam("synth.sd", sd, 1e-3, 1.0, "x", "synthetic noise",
                                   ("halfnormal", 0.0, 0.2)),)
 
     def observed(self, first: int, last: int = 2019) -> pd.DataFrame:
