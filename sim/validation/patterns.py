@@ -207,6 +207,50 @@ def _rows(r: Any, pair: str) -> tuple[pd.DataFrame, np.ndarray]:
     return r.observed[keep].reset_index(drop=True), r.rep[:, keep]
 
 
+def implied_distances(res: Any) -> dict[str, np.ndarray]:
+    """Each triad dyad's implied annual UN ideal-point distance ``(R, Y)`` of runs ``res``
+    (:class:`sim.results.Results`): ``d = a − λ·x̄`` with the posterior means of the
+    ``un_distance`` intercept ``a`` and loading ``λ``, ``x̄`` the dyad mean relation averaged
+    over each whole year of months 1 .. 12·Y (no measurement noise)."""
+    post = _posterior_means()
+    a0, lam = post["un_distance.intercept"], post["un_distance.loading"]
+    world, x = res.world, res.traj.x[:, 1:]
+    xbar = 0.5 * (x + np.swapaxes(x, -1, -2))
+    years = xbar.shape[1] // 12
+    annual = xbar[:, :12 * years].reshape(len(xbar), years, 12, world.n, world.n).mean(axis=2)
+    return {f"{a}-{b}": a0 - lam * annual[:, :, world.ids.index(a), world.ids.index(b)]
+            for a, b in TRIAD}
+
+
+def history_range_shares(draws: int = 200, last_event_year: int | None = 2019
+                         ) -> pd.DataFrame:
+    """The P3 diagnostic on the history scenario (2010–2024) with posterior draws: per dyad and
+    year, the share of runs whose implied distance (:func:`implied_distances`) lies inside the
+    dyad's own 1992–2019 range. ``last_event_year``: switch off the scheduled events after
+    that year (None: keep all), to see where the model's own dynamics take the relations
+    without new events. Columns ``dyad, year, inside, median``."""
+    from sim import api
+    from sim.resources import scenario_path
+    from sim.spec import load_scenario
+
+    spec = load_scenario(scenario_path("history_2010_2024"))
+    if last_event_year is not None:
+        cut = f"{last_event_year + 1}-01"
+        spec = spec.model_copy(update={"events": [
+            e.model_copy(update={"enabled": e.enabled and str(e.date) < cut})
+            for e in spec.events]})
+    res = api.run(spec, draws=draws, runs_per_draw=1)
+    first = int(res.world.dates()[0][:4])
+    own, rows = distance_ranges(), []
+    for dyad, d in implied_distances(res).items():
+        lo, hi = own[dyad]
+        for y in range(d.shape[1]):
+            rows.append({"dyad": dyad, "year": first + y,
+                         "inside": float(((d[:, y] >= lo) & (d[:, y] <= hi)).mean()),
+                         "median": float(np.median(d[:, y]))})
+    return pd.DataFrame(rows)
+
+
 def _dyad_share(r: Any, year: int, pairs: tuple[str, str]) -> tuple[np.ndarray, float]:
     """Mean of the two directions' cooperation shares in ``year``: replicates and observed."""
     reps, obs = [], []
@@ -243,14 +287,10 @@ def evaluate(backtest: Path | str | None, reps: dict[str, Any] | None = None,
     xbar = 0.5 * (x + np.swapaxes(x, -1, -2))
     iu = np.triu_indices(world.n, 1)
     out["P4"].append(pinned_share(xbar[..., iu[0], iu[1]]))
-    post = _posterior_means()
-    a0, lam = post["un_distance.intercept"], post["un_distance.loading"]
-    years = xbar.shape[1] // 12
-    annual = xbar[:, :12 * years].reshape(len(xbar), years, 12, world.n, world.n).mean(axis=2)
     own = distance_ranges()
+    implied = implied_distances(base)
     for a, b in TRIAD:
-        i, j = world.ids.index(a), world.ids.index(b)
-        d = a0 - lam * annual[:, :, i, j]
+        d = implied[f"{a}-{b}"]
         ok, what = share_inside(d, *DISTANCE_RANGE, 0.99)
         _, corrected = share_inside(d, *own[f"{a}-{b}"], 0.99)
         lo, hi = own[f"{a}-{b}"]
