@@ -71,6 +71,13 @@ class ChunkStore:
             return None
         return data if isinstance(data, dict) and data.get("format") == FORMAT else None
 
+    def saved_chunk(self) -> int | None:
+        """The runs per chunk of the pieces saved here, if any: a resumed ensemble keeps them
+        (the default chunk size depends on the worker count, results do not)."""
+        old = self._read_key() if self.folder.exists() else None
+        chunk = None if old is None else old.get("chunk")
+        return chunk if isinstance(chunk, int) and chunk > 0 else None
+
     def begin(self, settings: dict[str, Any]) -> None:
         """Use the store for an ensemble with ``settings`` (chunk size, engine, ...): keep the
         pieces saved under the same key, else empty the store (saying why)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -20,6 +20,17 @@ from sim.params import Params, resolve
 from sim.policies import act, probability
 from sim.seeds import Draws
 from sim.world import World
+
+
+class Recorder(Protocol):
+    """What :func:`advance` hands each batch's months to: a :class:`Trajectory` keeps them all,
+    a statistics recorder (:mod:`sim.ensemble`) folds them into sums and counts as they come.
+    ``rows``: the batch's rows ``lo .. hi-1`` of the ensemble; ``x``, ``imports``: ``(B, N, N)``
+    after month ``t`` (``t = -1``: the start); ``prob``, ``fired``: ``(B, P)`` (None at the
+    start). The arrays are the engine's own buffers: copy what must outlive the call."""
+
+    def record(self, rows: slice, t: int, x: np.ndarray, imports: np.ndarray,
+               prob: np.ndarray | None, fired: np.ndarray | None) -> None: ...
 
 
 @dataclass
@@ -52,6 +63,22 @@ class Trajectory:
         return cls(world, seed, np.asarray(runs), np.zeros((r, t + 1, n, n)),
                    np.zeros((r, t + 1, n, n)), np.zeros((r, t, p)), np.zeros((r, t, p), bool),
                    params, None if draw is None else np.asarray(draw, dtype=np.int64))
+
+    def record(self, rows: slice, t: int, x: np.ndarray, imports: np.ndarray,
+               prob: np.ndarray | None, fired: np.ndarray | None) -> None:
+        """Keep month ``t`` of rows ``rows`` (the :class:`Recorder` protocol)."""
+        self.x[rows, t + 1], self.imports[rows, t + 1] = x, imports
+        if prob is not None:
+            self.prob[rows, t], self.fired[rows, t] = prob, fired
+
+    def replay(self, recorder: Recorder, rows: slice | None = None) -> None:
+        """Hand the stored months of ``rows`` (default all) to ``recorder``, as the engine
+        would have while running them."""
+        rows = slice(0, len(self.runs)) if rows is None else rows
+        recorder.record(rows, -1, self.x[rows, 0], self.imports[rows, 0], None, None)
+        for t in range(self.world.months):
+            recorder.record(rows, t, self.x[rows, t + 1], self.imports[rows, t + 1],
+                            self.prob[rows, t], self.fired[rows, t])
 
     @classmethod
     def concat(cls, parts: list[Trajectory]) -> Trajectory:
@@ -101,20 +128,27 @@ def simulate(world: World, seed: int, runs: np.ndarray | range | int,
 
 def simulate_into(traj: Trajectory, lo: int, hi: int, batch: int | None = None) -> None:
     """Fill rows ``lo .. hi-1`` of ``traj`` (runs ``traj.runs[lo:hi]`` of ``traj.seed``, with rows
-    ``lo .. hi-1`` of ``traj.params``), ``batch`` runs at a time (default :func:`batch_size`).
-    The many small matrix products run on one BLAS thread: more threads only spin on them
-    (results are the same)."""
-    default = Params.from_spec(traj.world.spec) if traj.params is None else None
-    step = max(1, batch or batch_size(traj.world))
+    ``lo .. hi-1`` of ``traj.params``), ``batch`` runs at a time (default :func:`batch_size`)."""
+    advance(traj.world, traj.seed, traj.runs, traj.params, traj, lo, hi, batch)
+
+
+def advance(world: World, seed: int, runs: np.ndarray, params: Params | None,
+            recorder: Recorder, lo: int, hi: int, batch: int | None = None) -> None:
+    """Run rows ``lo .. hi-1`` (runs ``runs[lo:hi]`` of master ``seed``, with those rows of
+    ``params``; None: the scenario's) ``batch`` runs at a time (default :func:`batch_size`),
+    handing the start and every month to ``recorder`` (:class:`Recorder`); nothing else is
+    kept. The many small matrix products run on one BLAS thread: more threads only spin on
+    them (results are the same)."""
+    default = Params.from_spec(world.spec) if params is None else None
+    step = max(1, batch or batch_size(world))
     with threadpool_limits(1, user_api="blas"):
         for start in range(lo, hi, step):
             rows = slice(start, min(hi, start + step))
-            world = traj.world
-            par = default if traj.params is None else traj.params.take(rows)
+            par = default if params is None else params.take(rows)
             state = State.initial(world, rows.stop - rows.start, par)
-            draws = Draws(traj.seed, traj.runs[rows], world.n, world.months)
-            traj.x[rows, 0], traj.imports[rows, 0] = state.x, state.imports
+            draws = Draws(seed, runs[rows], world.n, world.months)
+            recorder.record(rows, -1, state.x, state.imports, None, None)
             for t in range(world.months):
                 noise, u = draws.month(t)
-                traj.prob[rows, t], traj.fired[rows, t] = month(state, world, t, noise, u)
-                traj.x[rows, t + 1], traj.imports[rows, t + 1] = state.x, state.imports
+                prob, fired = month(state, world, t, noise, u)
+                recorder.record(rows, t, state.x, state.imports, prob, fired)

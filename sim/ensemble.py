@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from sim.engine import Trajectory, simulate, simulate_into
+from sim.engine import Trajectory, advance, batch_size, simulate, simulate_into
 from sim.metrics import BAND_QUANTILES
 from sim.params import Params, resolve
 from sim.world import World
@@ -37,7 +37,27 @@ DASK_ENV = "SIM_DASK_SCHEDULER"
 """Environment variable read for the scheduler address when ``dask="env"``."""
 
 CHUNK = 1000
-"""Runs per task when no ``chunk`` is given (read at call time)."""
+"""Most runs per task when no ``chunk`` is given (read at call time)."""
+
+PRELOAD = ["sim.ensemble"]
+"""Modules the forkserver imports once; each worker is forked from it with them loaded."""
+
+
+def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
+    """Runs per task: :data:`CHUNK` for one worker; with several, small enough that each
+    worker gets about three tasks (so no worker idles at the end), in whole ``unit``s."""
+    size = CHUNK if workers <= 1 else min(CHUNK, -(-runs // (3 * workers)))
+    return max(unit, -(-size // unit) * unit)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """"forkserver" with ``sim`` preloaded where the platform has it (Linux, macOS): a worker
+    starts in milliseconds instead of importing ``sim`` afresh; else "spawn"."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
 
 
 def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched"]:
@@ -71,7 +91,8 @@ def simulate_mesa(world: World, seed: int, runs: np.ndarray | range | int,
 
 # ----------------------------------------------------------------------------- execution
 # Chunk tasks are module-level functions of picklable arguments, so they run unchanged in
-# this process, in "spawn" worker processes (which import sim afresh) and on Dask workers.
+# this process, in worker processes (forked from a forkserver with sim loaded, or "spawn") and
+# on Dask workers.
 
 _WORKER_WORLD: World | None = None
 
@@ -138,7 +159,7 @@ def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence
              extra: tuple[Any, ...], workers: int, dask: str | None,
              params: Params | None = None) -> Iterator[Any]:
     """``task(world, seed, ids, *extra, params=rows)`` for every chunk, yielded in chunk order:
-    here with one worker, in a "spawn" process pool with several (the World sent once per
+    here with one worker, in a process pool with several (:func:`_context`; the World sent once per
     worker), or on the Dask scheduler ``dask`` (the World scattered once); ``rows`` are the
     chunk's rows of ``params`` (only they travel). At most ``2 · workers`` chunks are in
     flight, so memory stays bounded however many chunks there are."""
@@ -159,7 +180,7 @@ def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence
         for ids in chunks:
             yield task(world, seed, ids, *extra, params=_rows(params, ids))
         return
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     blob = pickle.dumps(world)
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=ctx,
                              initializer=_install_world, initargs=(blob,)) as pool:
@@ -230,7 +251,8 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     an array of ``runs`` values: run ``i`` always gets row ``i``, whatever the chunks or workers.
     ``draw``: the parameter draw of each run, ``(runs,)`` (kept as ``Trajectory.draw``; default
     all 0: :mod:`sim.uncertainty`). Results do not depend on chunks, workers or resuming.
-    Workers are started with "spawn": they import ``sim`` afresh (~1-2 s), so a script using
+    Workers are forked from a forkserver that has imported ``sim`` once (:func:`_context`); as
+    with "spawn", the main module is imported in each worker, so a script using
     ``workers > 1`` must call this under ``if __name__ == "__main__":``.
     """
     kind = pick_engine(engine, runs)
@@ -239,7 +261,9 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     par = _run_params(world, params, runs)
     draw = _draw_index(draw, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
-    step = 1 if kind == "mesa" else max(1, CHUNK if chunk is None else chunk)
+    chunk = chunk or (store.saved_chunk() if store is not None else None)
+    step = 1 if kind == "mesa" else max(1, default_chunk(runs, nworkers) if chunk is None
+                                        else chunk)
     chunks = _chunks(runs, step)
     traj = Trajectory.empty(world, seed, np.arange(runs), par, draw)
     done = _stored_chunks(store, chunks, {"mode": "runs", "engine": kind, "chunk": step,
@@ -333,25 +357,93 @@ def _hist_quantiles(hist: np.ndarray, what: str, qs: Sequence[float]) -> np.ndar
     return np.stack(out)
 
 
+class BlockStats:
+    """A :class:`~sim.engine.Recorder` folding a task's runs into :func:`run_stats`'s sums and
+    counts while the months run, so no trajectory is kept. The task's ``runs`` rows start at a
+    multiple of ``block`` and each call covers whole blocks, so block ``b``'s float sums come
+    from its own runs in run order whatever the batches, chunks or workers. ``qcols``: the
+    dyads with histograms; ``ref``: run 0's dyad relations and trade ``(T+1, D)`` each, from
+    which squared deviations are summed. Buffers are allocated once per task."""
+
+    def __init__(self, world: World, runs: int, block: int, qcols: np.ndarray,
+                 ref: tuple[np.ndarray, np.ndarray]) -> None:
+        t1, n, p = world.months + 1, world.n, len(world.decisions)
+        d, nb = n * (n - 1) // 2, -(-runs // block)
+        self.n, self.block, self.qcols, self.ref = n, block, qcols, ref
+        self.sums = {k: np.zeros((nb, t1, d)) for k in
+                     ("relation", "relation_sq", "trade", "trade_sq")}
+        self.sums["imports"] = np.zeros((nb, t1, n, n))
+        self.sums["prob"] = np.zeros((nb, t1 - 1, p))
+        self.fired = np.zeros((t1 - 1, p), dtype=np.int64)
+        self.dealt = np.zeros((t1 - 1, p), dtype=np.int64)
+        self.ever = np.zeros((runs, p), dtype=bool)
+        self.hist = {what: np.zeros((t1, len(qcols), len(CENTRES[what])), dtype=np.int32)
+                     for what in ("relation", "trade")}
+
+    def record(self, rows: slice, t: int, x: np.ndarray, imports: np.ndarray,
+               prob: np.ndarray | None, fired: np.ndarray | None) -> None:
+        """Fold month ``t`` (``-1``: the start) of rows ``rows`` (whole blocks) in."""
+        rel, trade = _dyad_series(x, imports, self.n)  # (B, D)
+        for lo in range(rows.start, rows.stop, self.block):
+            b, k = slice(lo - rows.start, min(rows.stop, lo + self.block) - rows.start), \
+                lo // self.block
+            self.sums["relation"][k, t + 1] = rel[b].sum(0)
+            self.sums["relation_sq"][k, t + 1] = np.square(rel[b] - self.ref[0][t + 1]).sum(0)
+            self.sums["trade"][k, t + 1] = trade[b].sum(0)
+            self.sums["trade_sq"][k, t + 1] = np.square(trade[b] - self.ref[1][t + 1]).sum(0)
+            self.sums["imports"][k, t + 1] = imports[b].sum(0)
+            if prob is not None:
+                self.sums["prob"][k, t] = prob[b].sum(0)
+        if fired is None:
+            self.ever[rows] = False
+        else:
+            self.ever[rows] |= fired
+            self.fired[t] += fired.sum(0, dtype=np.int64)
+            self.dealt[t] += self.ever[rows].sum(0, dtype=np.int64)
+        for what, v in (("relation", rel), ("trade", trade)):
+            self.hist[what][t + 1] += _histogram(v[:, None, self.qcols], what)[0]
+
+    def result(self) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+        """Each block's sums in block order, and the integer counts with the histograms as
+        sparse ``(flat index, count)`` pairs: a chunk ships a few MB, not the dense
+        ``(T+1, D, bins)`` arrays (~35 MB for 6 states over 72 months)."""
+        blocks = [{k: v[i] for k, v in self.sums.items()}
+                  for i in range(len(self.sums["relation"]))]
+        counts: dict[str, Any] = {"fired": self.fired, "dealt": self.dealt}
+        for what, h in self.hist.items():
+            flat = np.flatnonzero(h)
+            counts[what] = (flat.astype(np.int64), h.ravel()[flat])
+        return blocks, counts
+
+
+class _Tee:
+    """Hands every month to several recorders."""
+
+    def __init__(self, *recorders: Any) -> None:
+        self.recorders = recorders
+
+    def record(self, *args: Any) -> None:
+        for r in self.recorders:
+            r.record(*args)
+
+
 def _stats_task(world: World | None, seed: int, ids: np.ndarray, kind: str, block: int,
                 qcols: np.ndarray, keep: bool, ref: tuple[np.ndarray, np.ndarray],
                 params: Params | None = None) -> tuple:
-    """Simulate runs ``ids`` (whole blocks; ``params``: their rows); return float sums per
-    block (of values, and of squared deviations from run 0's ``ref``), integer counts, and the
-    runs' rows if ``keep``."""
-    traj = _simulate_chunk(kind, world or _WORKER_WORLD, seed, ids, params)
-    rel, trade = _dyad_series(traj.x, traj.imports, traj.world.n)
-    sums = []
-    for lo in range(0, len(ids), block):
-        b = slice(lo, lo + block)
-        sums.append({"relation": rel[b].sum(0), "relation_sq": np.square(rel[b] - ref[0]).sum(0),
-                     "trade": trade[b].sum(0), "trade_sq": np.square(trade[b] - ref[1]).sum(0),
-                     "imports": traj.imports[b].sum(0), "prob": traj.prob[b].sum(0)})
-    counts = {"fired": traj.fired.sum(0, dtype=np.int64),
-              "dealt": np.logical_or.accumulate(traj.fired, 1).sum(0, dtype=np.int64),
-              "relation": _histogram(rel[:, :, qcols], "relation"),
-              "trade": _histogram(trade[:, :, qcols], "trade")}
-    return sums, counts, _runs_table(traj) if keep else None
+    """Run runs ``ids`` (whole blocks; ``params``: their rows) folding them into
+    :class:`BlockStats`; return its block sums and counts, and the runs' rows if ``keep``
+    (only then is a trajectory kept)."""
+    world = world or _WORKER_WORLD
+    stats = BlockStats(world, len(ids), block, qcols, ref)
+    if kind == "mesa":
+        traj = simulate_mesa(world, seed, ids, params)
+        traj.replay(stats)
+    else:
+        traj = Trajectory.empty(world, seed, ids, params) if keep else None
+        batch = block * max(1, batch_size(world) // block)
+        advance(world, seed, np.asarray(ids), params, _Tee(stats, traj) if keep else stats,
+                0, len(ids), batch)
+    return (*stats.result(), _runs_table(traj) if keep else None)
 
 
 def _runs_table(traj: Trajectory) -> Any:
@@ -459,6 +551,21 @@ class EnsembleStats:
         return pd.DataFrame({k: np.ravel(v) for k, v in cols.items()})
 
 
+def _add_counts(counts: dict[str, np.ndarray], chunk: dict[str, Any],
+                shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """``counts`` plus a chunk's counts (histograms as sparse ``(flat index, count)`` pairs
+    added into dense ``shapes`` arrays); integers, so the order does not matter."""
+    out = dict(counts) or {k: np.zeros(shapes[k], dtype=np.int64) if k in shapes
+                           else np.zeros_like(v) for k, v in chunk.items()}
+    for k, v in chunk.items():
+        if k in shapes:
+            flat = out[k].reshape(-1)
+            flat[v[0]] += v[1]
+        else:
+            out[k] = out[k] + v
+    return out
+
+
 def _flatten(sums: dict[str, np.ndarray], counts: dict[str, np.ndarray]
              ) -> dict[str, np.ndarray]:
     return {**{f"sum.{k}": v for k, v in sums.items()},
@@ -529,9 +636,13 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         [pairs.index(p if p in pairs else p[::-1]) for p in dyads])
     par = _run_params(world, params, runs)
     draw = _draw_index(draw, runs)
+    hist_shape = {what: (world.months + 1, len(qcols), len(CENTRES[what]))
+                  for what in ("relation", "trade")}
     first = _simulate_chunk(kind, world, seed, np.arange(1), _rows(par, np.arange(1)))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
-    step = -(-max(1, CHUNK if chunk is None else chunk) // STATS_BLOCK) * STATS_BLOCK
+    chunk = chunk or (store.saved_chunk() if store is not None else None)
+    size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
+    step = -(-size // STATS_BLOCK) * STATS_BLOCK
     chunks = _chunks(runs, step)  # whole blocks
     keep = keep_runs is not None
     start, sums, counts = _stored_state(
@@ -550,8 +661,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         for i, (block_sums, chunk_counts, table) in enumerate(tasks, start):
             for part in block_sums:  # one block after the other
                 sums = part if not sums else {k: sums[k] + v for k, v in part.items()}
-            counts = chunk_counts if not counts else {
-                k: counts[k] + v for k, v in chunk_counts.items()}
+            counts = _add_counts(counts, chunk_counts, hist_shape)
             if table is not None and store is not None:
                 store.save_table(_piece("runs", i), table)
             elif table is not None:
