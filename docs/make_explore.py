@@ -225,6 +225,19 @@ def text(args, model, lev, eff, att, dis, figs, bench) -> str:
            "The box says under which parameter values the condition becomes likely."),
         "",
         f"![PRIM trajectory]({figs['prim']})", "",
+        "```", 'sim discover baseline --where "trade:USA-CHN at 2024-07 < 554" --events',
+        "```", "",
+        "With `--events`, every draw also switches each enabled scheduled event on or off "
+        "(probability 1/2) and scales its magnitude by 0.5 to 1.5 (the changes `sim attribute` "
+        "makes), drawn by a Latin hypercube from a stream of its own, so the parameter draws "
+        "and each run's random numbers stay those of the run without `--events` and the same "
+        "seed gives the same result. The switches and scales are factors `event:<id>.on` (1 on, "
+        "0 off) and `event:<id>.scale` beside the parameters: in the box, the peeling "
+        "trajectory, CART, the pairs plot, `runs.csv` and `events.csv` (a scale matters only "
+        "where its event is on). A World holds the scheduled events, so each draw runs as its "
+        "own small batch: slower than without `--events`. A scenario with no enabled scheduled "
+        "event is refused (exit 2).",
+        "",
         "## EMA Workbench adapter",
         "",
         "```python",

@@ -72,19 +72,10 @@ class Runner:
     def world(self, switches: tuple[tuple[bool, float], ...]) -> World:
         """The World with each event switched and scaled as ``switches`` say."""
         if switches not in self._worlds:
-            spec = self.spec
-            if any(not on or scale != 1.0 for on, scale in switches):
-                data = spec.model_dump()
-                for (_, idx), (on, scale) in zip(self.events, switches, strict=True):
-                    ev = data["events"][idx]
-                    ev["enabled"] = bool(on)
-                    from sim.explore.attribution import MAGNITUDES, _bounded
+            from sim.explore.attribution import with_events
 
-                    for key in MAGNITUDES:
-                        if ev.get(key) is not None:
-                            ev[key] = _bounded(ev[key] * scale, key)
-                spec = ScenarioSpec.model_validate(data)
-            self._worlds[switches] = World.from_spec(spec)
+            changes = {idx: sw for (_, idx), sw in zip(self.events, switches, strict=True)}
+            self._worlds[switches] = World.from_spec(with_events(self.spec, changes))
         return self._worlds[switches]
 
     def __call__(self, **kw: Any) -> dict[str, Any]:
@@ -128,7 +119,7 @@ def model(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None = 
     )
 
     from sim.explore import common
-    from sim.explore.attribution import event_label, policy_switches
+    from sim.explore.attribution import enabled_events, policy_switches
     from sim.explore.runner import numeric_outcomes
     from sim.explore.space import FALLBACK, space
 
@@ -163,12 +154,10 @@ def model(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None = 
         if lo < hi:
             levers.append(RealParameter(ident(t), float(lo), float(hi), variable_name=t))
     events = []
-    for i, ev in enumerate(spec.events):
-        if ev.enabled:
-            stem = ident(f"event_{event_label(ev, i)}")
-            events.append((stem, i))
-            levers += [BooleanParameter(f"{stem}_on"),
-                       RealParameter(f"{stem}_scale", *SCALE)]
+    for i, label in enabled_events(spec):
+        stem = ident(f"event_{label}")
+        events.append((stem, i))
+        levers += [BooleanParameter(f"{stem}_on"), RealParameter(f"{stem}_scale", *SCALE)]
     master = spec.scenario.seed if seed is None else int(seed)
     runner = Runner(spec, names, master, events)
     label = ident(name or spec.scenario.name)

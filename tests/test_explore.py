@@ -219,3 +219,93 @@ def test_every_command_runs_on_every_shipped_scenario(name, tmp_path):
         out = tmp_path / f"o{i}"
         assert main([*args, *small, "--out", str(out)]) == 0, args
         assert (out / "manifest.json").is_file() and (out / "summary.md").is_file()
+
+
+EVENTFUL = """
+[[events]]
+id = "visit"
+type = "visit"
+date = "2024-03"
+actor = "RUS"
+target = "CHN"
+
+[uncertainties]
+"balance.rate" = { dist = "uniform", lo = 0.0, hi = 0.03, cite = "test" }
+"""
+
+
+def test_discover_events_finds_the_event_that_drives_the_condition(write_scenario):
+    """SMALL's tariff (id "big") lowers USA-CHN trade: a trade threshold between the runs
+    without it and those with it at half strength is met only where it is on."""
+    from conftest import SMALL
+
+    from sim.explore.attribution import with_events
+    from sim.uncertainty import make_design
+
+    spec = load_scenario(write_scenario(
+        SMALL.replace('type = "tariff"', 'id = "big"\ntype = "tariff"') + EVENTFUL))
+    world = World.from_spec(spec)
+    step = world.dates().index("2024-06")
+
+    def median(changes: dict[int, tuple[bool, float]]) -> float:
+        w = World.from_spec(with_events(spec, changes))
+        return float(np.median(runner.outcome_values(w, 3, np.arange(10), None,
+                                                     ["trade:USA-CHN"], [step])))
+
+    cut = (median({0: (False, 1.0)}) + median({0: (True, 0.5)})) / 2
+    where = f"trade:USA-CHN at 2024-06 < {cut:.6g}"
+    res = discover(spec, where, draws=30, runs_per_draw=2, events=True)
+    plain = make_design(spec, draws=30, runs_per_draw=2)
+    cols = ["event:big.on", "event:big.scale", "event:visit.on", "event:visit.scale"]
+    assert list(res.x.columns) == ["balance.rate", *cols]
+    # the same parameter draws as without --events
+    assert np.array_equal(res.x["balance.rate"], np.repeat(plain.values[:, 0], 2))
+    assert 0.2 < res.x["event:big.on"].mean() < 0.8
+    assert res.x["event:big.scale"].between(0.5, 1.5).all()
+    box = res.box.set_index("parameter")
+    assert "event:big.on" in box.index and box.loc["event:big.on", "min"] > 0
+    assert not any(p.startswith("event:visit") for p in box.index)
+    assert res.trajectory.density[res.chosen] > 0.9
+    assert "(on only)" in res.markdown()
+    again = discover(spec, where, draws=30, runs_per_draw=2, events=True)
+    assert again.x.equals(res.x) and (again.y == res.y).all() and again.box.equals(res.box)
+    other = discover(spec, where, draws=30, runs_per_draw=2, events=True, seed=4)
+    assert not other.events.equals(res.events)
+
+
+def test_discover_events_runs_keep_their_streams(write_scenario):
+    """A run whose draw has every event on at scale 1 gives what the same run gives without
+    --events: the design stays paired."""
+    from conftest import SMALL
+
+    from sim.explore.discovery import event_draws, event_worlds
+    from sim.uncertainty import make_design
+
+    spec = load_scenario(write_scenario(SMALL + EVENTFUL))
+    design = make_design(spec, draws=6, runs_per_draw=2)
+    table = event_draws(spec, design.draws, design.seed)
+    table.loc[:, [c for c in table.columns if c.endswith(".on")]] = 1.0
+    table.loc[:, [c for c in table.columns if c.endswith(".scale")]] = 1.0
+    table.loc[2, "event:visit.on"] = 0.0
+    worlds, which = event_worlds(spec, table)
+    assert len(worlds) == 2
+    args = (design.seed, np.arange(design.runs), design.params_for(spec), ["trade:USA-CHN",
+            "relation:CHN-RUS"], [spec.scenario.months])
+    grouped = runner.outcome_values(worlds, *args, group=which[design.draw])
+    full = runner.outcome_values(World.from_spec(spec), *args)
+    same = design.draw != 2
+    assert np.array_equal(grouped[same], full[same])
+    assert not np.allclose(grouped[~same][:, 1], full[~same][:, 1])
+
+
+def test_cli_discover_events_needs_scheduled_events(write_scenario, tmp_path, capsys):
+    from conftest import SMALL
+
+    head = SMALL[:SMALL.index("[[events]]")]
+    path = write_scenario(head + EVENTFUL[EVENTFUL.index("[uncertainties]"):])
+    out = tmp_path / "d"
+    code = main(["discover", str(path), "--where", "trade:USA-CHN > 500", "--events",
+                 "--draws", "4", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no enabled scheduled event" in err and "--events" in err
+    assert "Traceback" not in err and not out.exists()

@@ -8,8 +8,9 @@ conditions it happens, which scheduled event or decision matters.
 - :mod:`sim.explore.sensitivity`: SALib Morris screening and Sobol indices with bootstrap
   intervals, convergence and the share of variance due to the model's own noise
   (``sim sensitivity``);
-- :mod:`sim.explore.discovery`: PRIM and CART (EMA Workbench) over parameter draws for a
-  condition on outcomes (``sim discover``);
+- :mod:`sim.explore.discovery`: PRIM and CART (EMA Workbench) over parameter draws (and, with
+  ``--events``, scheduled events switched and scaled) for a condition on outcomes
+  (``sim discover``);
 - :mod:`sim.explore.attribution`: each scheduled event removed or scaled, each policy switched
   off, paired with the full scenario (``sim attribute``);
 - :mod:`sim.explore.figures`: the figures of the three.

@@ -17,7 +17,7 @@ outcome and date.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,19 +58,37 @@ def _bounded(value: float, name: str) -> float:
     return float(np.clip(value, -np.inf if lo is None else lo, np.inf if hi is None else hi))
 
 
+def with_events(spec: ScenarioSpec, changes: Mapping[int, tuple[bool, float]]) -> ScenarioSpec:
+    """``spec`` with each scheduled event ``index`` of ``changes`` switched on or off and its
+    magnitudes (:data:`MAGNITUDES`, kept within their allowed ranges) scaled: ``{index: (on,
+    scale)}``. ``spec`` itself if nothing changes. Shared by the attribution variants, the EMA
+    adapter's levers (:class:`sim.ema.Runner`) and ``sim discover --events``."""
+    if all(spec.events[i].enabled == bool(on) and scale == 1.0
+           for i, (on, scale) in changes.items()):
+        return spec
+    data = spec.model_dump()
+    for index, (on, scale) in changes.items():
+        ev = data["events"][index]
+        ev["enabled"] = bool(on)
+        if scale != 1.0:
+            for key in MAGNITUDES:
+                if ev.get(key) is not None:
+                    ev[key] = _bounded(ev[key] * float(scale), key)
+    return ScenarioSpec.model_validate(data)
+
+
 def event_variant(spec: ScenarioSpec, index: int, change: str) -> ScenarioSpec:
     """``spec`` with event ``index`` removed (``change="removed"``) or its magnitude scaled
     (``"x0.5"``, ``"x1.5"``)."""
-    data = spec.model_dump()
-    ev = data["events"][index]
     if change == "removed":
-        ev["enabled"] = False
-    else:
-        factor = float(change.removeprefix("x"))
-        for key in MAGNITUDES:
-            if ev.get(key) is not None:
-                ev[key] = _bounded(ev[key] * factor, key)
-    return ScenarioSpec.model_validate(data)
+        return with_events(spec, {index: (False, 1.0)})
+    return with_events(spec, {index: (spec.events[index].enabled,
+                                      float(change.removeprefix("x")))})
+
+
+def enabled_events(spec: ScenarioSpec) -> list[tuple[int, str]]:
+    """``(index, label)`` of each enabled scheduled event (:func:`event_label`)."""
+    return [(i, event_label(ev, i)) for i, ev in enumerate(spec.events) if ev.enabled]
 
 
 def policy_switches(spec: ScenarioSpec) -> dict[str, str]:
@@ -93,10 +111,7 @@ def variants(spec: ScenarioSpec, events: bool = True, policies: bool = True,
     scale) and every enabled policy (off)."""
     out = []
     if events:
-        for i, ev in enumerate(spec.events):
-            if not ev.enabled:
-                continue
-            label = event_label(ev, i)
+        for i, label in enabled_events(spec):
             out.append((label, "event", "removed", event_variant(spec, i, "removed")))
             out += [(label, "event", f"x{s:g}", event_variant(spec, i, f"x{s:g}"))
                     for s in scales]
@@ -227,5 +242,5 @@ def attribute(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | Non
                        time.perf_counter() - start, design.runs * (len(todo) + 1), notes)
 
 
-__all__ = ["COLUMNS", "MAGNITUDES", "SCALES", "Attribution", "attribute", "event_label",
-           "event_variant", "policy_switches", "variants"]
+__all__ = ["COLUMNS", "MAGNITUDES", "SCALES", "Attribution", "attribute", "enabled_events",
+           "event_label", "event_variant", "policy_switches", "variants", "with_events"]

@@ -66,6 +66,10 @@ def add_parsers(sub: Any, positive: Callable[[str], int], seed: Callable[[str], 
     d.add_argument("--runs-per-draw", type=positive, default=1, help="runs per draw (default 1)")
     d.add_argument("--density", type=float, default=0.8,
                    help="PRIM: least density of the chosen box (default 0.8)")
+    d.add_argument("--events", action="store_true",
+                   help="also vary each scheduled event: on or off (probability 1/2) and its "
+                        "magnitude x0.5..x1.5 per draw, as factors event:<id>.on and "
+                        "event:<id>.scale")
     _common(d, seed, positive)
 
     a = sub.add_parser("attribute", help="what each scheduled event and each policy "
@@ -120,7 +124,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     with claim(out, args.force):
         res = discover(args.scenario, args.where, draws=args.draws,
                        runs_per_draw=args.runs_per_draw, seed=args.seed, density=args.density,
-                       workers=args.workers, progress=not args.quiet)
+                       workers=args.workers, progress=not args.quiet, events=args.events)
         res.write(out, force=args.force, figures=not args.no_figures)
     st = res.trajectory.iloc[res.chosen]
     print(f"wrote {out}/ ({len(res.y)} runs; condition holds in {res.share:.1%})")

@@ -17,6 +17,28 @@ the chosen box (the largest coverage with density at least ``density``, else the
 its limits and quasi-p values (one-sided binomial test of each restriction, EMA's ``qp``), and a
 pairs plot of the restricted parameters. **CART** (EMA's ``analysis.cart``, a scikit-learn
 decision tree) gives a second view: its leaves as boxes, with coverage and density.
+
+**Events** (``events=True``, ``--events``). Each parameter draw also gets, for every enabled
+scheduled event, a switch (on with probability :data:`P_ON`) and a magnitude scale (uniform over
+0.5..1.5, the range :mod:`sim.explore.attribution` uses; applied as there, by
+:func:`~sim.explore.attribution.with_events`, to the event's intensity, rate, gas volume and
+trade amount). They are drawn by a Latin hypercube (a column per switch and per scale; a switch
+is on where its coordinate is below :data:`P_ON`, so each event is on in half the draws, give or
+take one) from their own stream ``SeedSequence(seed, spawn_key=(EVENT_TAG, 0))``: the parameter
+draws and the runs' random streams are those without ``--events`` (run ``i`` keeps its numbers,
+the design stays paired), and the same seed gives the same switches and scales. They enter PRIM
+and CART as columns ``event:<label>.on`` (1 on, 0 off) and ``event:<label>.scale`` beside the
+parameters (``<label>``: the event's id, as in ``sim attribute``); a scale matters only where its
+event is on.
+
+A World holds the scheduled events (:mod:`sim.world`), so the runs are grouped by event
+configuration, one World per group, each group batched (:func:`sim.explore.runner.outcome_values`
+with ``group``). Scales are continuous: every draw is its own configuration (events switched off
+share one whatever their scale), so a run of ``D`` draws simulates about ``D`` small batches
+(about 30 ms each for the baseline's 72 months on this machine, against about 0.6 ms per run in
+one batch: some 15 s for 500 draws). Discretising the scales would not buy much: with the
+baseline's six events even three levels give ``(1 + 3)^6 = 4096`` configurations, more than the
+draws, so nearly every draw would still need its own World, and PRIM would peel a coarse grid.
 """
 
 from __future__ import annotations
@@ -36,6 +58,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.explore import common
+from sim.explore.attribution import SCALES, enabled_events, with_events
 from sim.explore.runner import numeric_outcomes, outcome_values
 from sim.output import UserError
 from sim.spec import ScenarioSpec
@@ -50,6 +73,11 @@ CLAUSE = re.compile(r"^\s*(?P<name>\S+)(?:\s+(?:at|by)\s+(?P<date>\S+))?"
                     r"(?:[eE][-+]?\d+)?))?\s*$")
 SIGNIFICANT = 0.05
 """A restriction whose quasi-p values are all above this is dropped from the chosen box."""
+EVENT_TAG = 0x5EED_E7E4
+"""Spawn key ``(EVENT_TAG, 0)`` of the event switches and scales (runs use ``(i,)``, the
+parameter draws ``(DRAW_TAG, 0)``: the streams never coincide)."""
+P_ON = 0.5
+"""Probability that a scheduled event is on in a draw (``--events``)."""
 FORM = ("NAME [at|by YYYY-MM] [OP NUMBER] joined by 'and'/'or', e.g. "
         "\"relation:CHN-RUS at 2027-05 > 0.8 and decision:CHN:finance_access by 2027-05\"")
 
@@ -99,6 +127,54 @@ def condition_text(groups: list[list[Clause]]) -> str:
     return " or ".join(" and ".join(str(c) for c in g) for g in groups)
 
 
+def switchable_events(spec: ScenarioSpec) -> list[tuple[int, str]]:
+    """``(index, label)`` of the enabled scheduled events ``--events`` varies. Raises
+    :class:`UserError` if there is none."""
+    events = enabled_events(spec)
+    if not events:
+        disabled = f" ({len(spec.events)} disabled)" if spec.events else ""
+        raise UserError(f"{spec.source or spec.scenario.name}: events: no enabled scheduled "
+                        f"event{disabled}; expected [[events]] to switch and scale with "
+                        "--events (or leave out --events)")
+    return events
+
+
+def event_draws(spec: ScenarioSpec, draws: int, seed: int) -> pd.DataFrame:
+    """Per draw ``(D rows)``, each enabled scheduled event's switch ``event:<label>.on`` (1.0
+    on, 0.0 off: floats, as EMA's CART needs) and scale ``event:<label>.scale`` (module
+    docstring, **Events**). Raises
+    :class:`UserError` if ``spec`` has no enabled scheduled event."""
+    from scipy.stats import qmc
+
+    events = switchable_events(spec)
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(EVENT_TAG, 0)))
+    u = qmc.LatinHypercube(d=2 * len(events), rng=rng).random(draws)
+    lo, hi = min(SCALES), max(SCALES)
+    cols: dict[str, np.ndarray] = {}
+    for j, (_, label) in enumerate(events):
+        cols[f"event:{label}.on"] = (u[:, j] < P_ON).astype(float)
+        cols[f"event:{label}.scale"] = lo + u[:, len(events) + j] * (hi - lo)
+    return pd.DataFrame(cols)
+
+
+def event_worlds(spec: ScenarioSpec, table: pd.DataFrame) -> tuple[list[World], np.ndarray]:
+    """The Worlds of the event configurations of ``table`` (:func:`event_draws`) and the World
+    of each row ``(D,)``: one per distinct configuration (an event off is the same whatever its
+    scale)."""
+    events = enabled_events(spec)
+    keys: dict[tuple[tuple[bool, float], ...], int] = {}
+    worlds, which = [], np.empty(len(table), dtype=int)
+    for d, row in enumerate(table.itertuples(index=False)):
+        key = tuple((bool(on), float(sc) if on else 1.0)
+                    for on, sc in zip(row[0::2], row[1::2], strict=True))
+        if key not in keys:
+            keys[key] = len(worlds)
+            worlds.append(World.from_spec(with_events(
+                spec, {i: sw for (i, _), sw in zip(events, key, strict=True)})))
+        which[d] = keys[key]
+    return worlds, which
+
+
 @dataclass
 class Discovery:
     """PRIM and CART results for a condition (module docstring). ``x``: parameter values per
@@ -118,6 +194,8 @@ class Discovery:
     density: float
     seconds: float
     notes: list[str] = field(default_factory=list)
+    events: pd.DataFrame | None = None
+    """Per draw, the event switches and scales (``events=True``), else None."""
 
     @property
     def scenario(self) -> str:
@@ -139,7 +217,7 @@ class Discovery:
                  f"Condition: `{self.condition}`", "",
                  f"{len(self.y)} runs ({self.design.draws} parameter draws x "
                  f"{self.design.runs_per_draw}); the condition holds in {self.y.sum()} "
-                 f"({self.share:.1%}).", "",
+                 f"({self.share:.1%}).", "", *self._events_text(),
                  f"## PRIM: box {self.chosen} of {len(self.trajectory)}", "",
                  f"coverage {st.coverage:.2f}, density {st.density:.2f} (base rate "
                  f"{self.share:.2f}, lift {st.density / self.share:.2f}), mass {st.mass:.2f}, "
@@ -149,7 +227,7 @@ class Discovery:
                  f"values above {SIGNIFICANT:g} dropped.", "",
                  "| parameter | min | max | qp (lower) | qp (upper) |", "|---|---|---|---|---|"]
         for _, r in self.box.iterrows():
-            lines.append(f"| {r.parameter} | {r['min']:.4g} | {r['max']:.4g} | "
+            lines.append(f"| {r.parameter} | {r['min']:.4g} | {r['max']:.4g}{_switch(r)} | "
                          f"{_p(r.qp_lower)} | {_p(r.qp_upper)} |")
         lines += ["", "qp: quasi-p value of each restriction (one-sided binomial test, EMA "
                   "Workbench); above 0.05 the restriction may be chance.", "",
@@ -162,11 +240,21 @@ class Discovery:
             lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
+    def _events_text(self) -> list[str]:
+        if self.events is None:
+            return []
+        n = self.events.shape[1] // 2
+        return [f"Each draw also switches each of the {n} scheduled events on (probability "
+                f"{P_ON:g}) or off and scales its magnitude by {min(SCALES):g}..{max(SCALES):g} "
+                "(factors `event:<id>.on`, 1 = on, and `event:<id>.scale`; a scale matters "
+                "only where its event is on).", ""]
+
     def write(self, out: str | Path, force: bool = False, figures: bool = True,
               settings: dict[str, Any] | None = None) -> Path:
-        """``trajectory.csv``, ``box.csv``, ``cart.csv``, ``runs.csv`` (parameters and
-        whether each run meets the condition), ``draws.csv``, ``summary.md``, figures and the
-        manifest into ``out`` atomically."""
+        """``trajectory.csv``, ``box.csv``, ``cart.csv``, ``runs.csv`` (factors and whether
+        each run meets the condition), ``draws.csv`` (with ``events=True`` also
+        ``events.csv``: the event switches and scales per draw), ``summary.md``, figures and
+        the manifest into ``out`` atomically."""
         runs = self.x.assign(run=np.arange(len(self.y)), draw=self.design.draw, meets=self.y)
         tables = {"trajectory": self.trajectory, "box": self.box, "cart": self.cart,
                   "runs": runs[["run", "draw", "meets", *self.x.columns]],
@@ -175,9 +263,24 @@ class Discovery:
                 "runs": len(self.y), "seed": int(self.design.seed),
                 "uncertainty": self.design.record(), "chosen_box": self.chosen,
                 "density": self.density, "seconds": round(self.seconds, 2), **(settings or {})}
+        if self.events is not None:
+            tables["events"] = self.events.assign(draw=np.arange(len(self.events)))[
+                ["draw", *self.events.columns]]
+            info["events"] = {"factors": list(self.events.columns), "p_on": P_ON,
+                              "scale": [min(SCALES), max(SCALES)],
+                              "draw_seed": f"scipy.stats.qmc.LatinHypercube(d=2E, rng=numpy "
+                                           f"SeedSequence({int(self.design.seed)}, spawn_key="
+                                           f"({EVENT_TAG}, 0)))"}
         return common.write_folder(out, force, [self.spec], tables,
                                    {"summary.md": self.markdown()},
                                    self.figures if figures else None, info)
+
+
+def _switch(r: pd.Series) -> str:
+    """`` (on only)`` / `` (off only)`` for an event switch's limits, else ''."""
+    if not (str(r.parameter).startswith("event:") and str(r.parameter).endswith(".on")):
+        return ""
+    return " (on only)" if r["min"] > 0 else " (off only)" if r["max"] < 1 else ""
 
 
 def _p(v: float) -> str:
@@ -202,9 +305,11 @@ def evaluate_condition(groups: list[list[Clause]], values: dict[tuple[str, int],
 def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
              runs_per_draw: int = 1, seed: int | None = None, density: float = 0.8,
              peel_alpha: float = 0.05, mass_min: float = 0.05, workers: int | None = 1,
-             progress: bool = False) -> Discovery:
+             progress: bool = False, events: bool = False) -> Discovery:
     """PRIM and CART over the scenario's parameter draws for condition ``where`` (module
-    docstring). Raises :class:`UserError` for a scenario with no ``[uncertainties]``, a bad
+    docstring); ``events``: also over each scheduled event's switch and scale (module
+    docstring, **Events**). Raises :class:`UserError` for a scenario with no
+    ``[uncertainties]``, ``events`` on a scenario with no enabled scheduled event, a bad
     condition, or one that holds in none or all of the runs."""
     start = time.perf_counter()
     spec = common.load(scenario)
@@ -214,12 +319,20 @@ def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
         raise UserError(f"{spec.source or spec.scenario.name}: declares no [uncertainties]; "
                         "expected uncertain parameters to discover conditions over (see sim "
                         "params)")
+    if events:
+        switchable_events(spec)  # before any run
     design = make_design(spec, draws=draws, runs_per_draw=runs_per_draw, seed=seed)
+    table = event_draws(spec, design.draws, design.seed) if events else None
+    worlds: World | list[World] = world
+    group = None
+    if table is not None:
+        worlds, which = event_worlds(spec, table)
+        group = which[design.draw]
     clauses = {(c.name, c.step) for g in groups for c in g}
     names = sorted({n for n, _ in clauses})
     steps = sorted({s for _, s in clauses})
-    vals = outcome_values(world, design.seed, np.arange(design.runs), design.params_for(spec),
-                          names, steps, workers, progress)
+    vals = outcome_values(worlds, design.seed, np.arange(design.runs), design.params_for(spec),
+                          names, steps, workers, progress, group=group)
     y = evaluate_condition(groups, {(n, s): vals[:, names.index(n), steps.index(s)]
                                     for n, s in clauses})
     text = condition_text(groups)
@@ -229,6 +342,8 @@ def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
                         "holds in some runs and not in others")
     x = pd.DataFrame(np.repeat(design.values, design.runs_per_draw, axis=0),
                      columns=list(design.names))
+    if table is not None:
+        x = pd.concat([x, table.iloc[design.draw].reset_index(drop=True)], axis=1)
     _quiet_ema()
     from ema_workbench.analysis import cart, prim
 
@@ -267,7 +382,7 @@ def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
                      f"{len(weak)} restrictions whose quasi-p values were all above "
                      f"{SIGNIFICANT:g} ({shown})")
     return Discovery(spec, design, text, x, y, traj.reset_index(drop=True), chosen, limits,
-                     pd.DataFrame(leaves), density, time.perf_counter() - start, notes)
+                     pd.DataFrame(leaves), density, time.perf_counter() - start, notes, table)
 
 
 # ------------------------------------------------------------------------------ figures
@@ -338,5 +453,6 @@ def fig_pairs(d: Discovery, most: int = 4) -> Figure:
     return fig
 
 
-__all__ = ["Clause", "Discovery", "condition_text", "discover", "evaluate_condition",
-           "parse_condition"]
+__all__ = ["EVENT_TAG", "P_ON", "Clause", "Discovery", "condition_text", "discover",
+           "evaluate_condition", "event_draws", "event_worlds", "parse_condition",
+           "switchable_events"]

@@ -11,8 +11,9 @@ must be compared with each other the same streams (the points of one Morris traj
 run ``i`` of two scenarios: their differences are then paired (common random numbers), and the
 model's own noise enters through the replicates. :func:`grouped_streams` is the rule.
 
-With ``workers > 1`` the chunks run in "spawn" worker processes (the World is sent once per
-worker); results are the same floats in any case.
+With ``workers > 1`` the chunks run in "spawn" worker processes (one World is sent once per
+worker; with several Worlds, one per scheduled-event configuration, each chunk carries its own);
+results are the same floats in any case.
 """
 
 from __future__ import annotations
@@ -69,39 +70,49 @@ def _task(world: World | None, seed: int, streams: np.ndarray, names: list[str],
     return np.stack([oc.parse(n).values(traj, steps) for n in names], axis=1).astype(float)
 
 
-def outcome_values(world: World, seed: int, streams: np.ndarray, params: Params | None,
-                   names: Sequence[str], steps: Sequence[int], workers: int | None = 1,
-                   progress: bool = False, desc: str = "") -> np.ndarray:
+def outcome_values(world: World | Sequence[World], seed: int, streams: np.ndarray,
+                   params: Params | None, names: Sequence[str], steps: Sequence[int],
+                   workers: int | None = 1, progress: bool = False, desc: str = "",
+                   group: np.ndarray | None = None) -> np.ndarray:
     """``(R, O, S)`` values of outcomes ``names`` at step indices ``steps`` for ``R =
     len(streams)`` runs: position ``p`` uses run ``streams[p]``'s random streams and row ``p``
-    of ``params`` (None: the scenario's values). ``workers``: processes (None: every core)."""
+    of ``params`` (None: the scenario's values). ``world``: one World, or several with
+    ``group`` ``(R,)`` giving the World of each position (a World depends on the scheduled
+    events; runs of one World are batched). ``workers``: processes (None: every core)."""
     streams = np.asarray(streams, dtype=np.int64)
     steps = np.asarray(steps, dtype=int)
     names = [str(n) for n in names]
-    cuts = [(lo, min(len(streams), lo + CHUNK)) for lo in range(0, len(streams), CHUNK)]
+    worlds = [world] if isinstance(world, World) else list(world)
+    group = np.zeros(len(streams), dtype=int) if group is None else np.asarray(group, dtype=int)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(worlds) + 1))
+    cuts = []  # (World, positions) chunks
+    for g in range(len(worlds)):
+        pos = order[bounds[g]:bounds[g + 1]]
+        cuts += [(g, pos[lo:lo + CHUNK]) for lo in range(0, len(pos), CHUNK)]
     out = np.empty((len(streams), len(names), len(steps)))
     nworkers = min(os.cpu_count() or 1 if workers is None else max(1, workers), len(cuts))
 
-    def rows(lo: int, hi: int) -> Params | None:
-        return None if params is None else params.take(np.arange(lo, hi))
+    def rows(pos: np.ndarray) -> Params | None:
+        return None if params is None else params.take(pos)
 
     bar = tqdm(total=len(streams), unit="run", unit_scale=True, disable=not progress,
-               desc=desc or world.spec.scenario.name, smoothing=0.1)
+               desc=desc or worlds[0].spec.scenario.name, smoothing=0.1)
     with bar:
         if nworkers <= 1:
-            for lo, hi in cuts:
-                out[lo:hi] = _task(world, seed, streams[lo:hi], names, steps, rows(lo, hi))
-                bar.update(hi - lo)
+            for g, pos in cuts:
+                out[pos] = _task(worlds[g], seed, streams[pos], names, steps, rows(pos))
+                bar.update(len(pos))
             return out
         ctx = multiprocessing.get_context("spawn")
+        one = len(worlds) == 1  # sent once per worker; else each chunk carries its World
         with ProcessPoolExecutor(nworkers, mp_context=ctx, initializer=_install,
-                                 initargs=(pickle.dumps(world),)) as pool:
-            futures = [pool.submit(_task, None, seed, streams[lo:hi], names, steps,
-                                   rows(lo, hi)) for lo, hi in cuts]
-            for (lo, hi), fut in zip(cuts, futures, strict=True):
-                out[lo:hi] = fut.result()
-                bar.update(hi - lo)
+                                 initargs=(pickle.dumps(worlds[0] if one else None),)) as pool:
+            futures = [pool.submit(_task, None if one else worlds[g], seed, streams[pos],
+                                   names, steps, rows(pos)) for g, pos in cuts]
+            for (_, pos), fut in zip(cuts, futures, strict=True):
+                out[pos] = fut.result()
+                bar.update(len(pos))
     return out
-
 
 __all__ = ["CHUNK", "grouped_streams", "numeric_outcomes", "outcome_values"]
