@@ -19,7 +19,7 @@ from sim.metrics import balanced_share, dittmer
 from sim.params import Params
 from sim.policies import act
 from sim.resources import scenarios_dir
-from sim.seeds import SLOTS, run_seed, run_streams
+from sim.seeds import SLOTS, Draws, run_seed
 from sim.spec import ScenarioSpec, load_scenario, month_label
 from sim.world import World
 
@@ -54,7 +54,7 @@ class AlignmentModel(mesa.Model):
         if self.params.runs is not None:
             raise ValueError("AlignmentModel runs one parameter set: give scalars, not arrays")
         self.state = State.initial(world, 1, self.params)
-        self._noise_rng, self._decision_rng = run_streams(seed, run)
+        self._draws = Draws(seed, np.array([run]), world.n, world.months)
         p = len(world.decisions)
         self.month = 0
         self.uniform = np.zeros((1, SLOTS))
@@ -103,8 +103,7 @@ class AlignmentModel(mesa.Model):
         """One month."""
         self.month = round(self.time) - 1
         w = self.world
-        noise = self._noise_rng.standard_normal((1, w.n, w.n))
-        self.uniform = self._decision_rng.random((1, SLOTS))
+        noise, self.uniform = self._draws.month(self.month)
         begin_month(self.state, w, self.month)
         self.prob[:], self.fired[:] = 0.0, False
         self.agents.do("decide")

@@ -381,8 +381,10 @@ def manifest(scenario_files: list[Path], resolved: list[dict[str, Any]], setting
         "resolved_scenarios": resolved,
         "settings": settings,
         "seeds": {"master": settings.get("seed"),
-                  "rule": "run i uses numpy SeedSequence(master, spawn_key=(i,)), split into "
-                          "noise and decision streams (sim.seeds)"},
+                  "rule": "Philox4x64-10 with key SeedSequence(master).generate_state(2, "
+                          "uint64) and counter words (block, stream, month, run), stream 0 "
+                          "noise (normals by ndtri), 1 decisions (uniforms "
+                          "((bits >> 12) + 0.5) * 2**-52) (sim.seeds)"},
         "versions": versions(),
         "git_commit": git_commit(),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],

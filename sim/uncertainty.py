@@ -19,8 +19,9 @@ names, :mod:`sim.params`), each with a ``cite``:
 (``scipy.stats.qmc.LatinHypercube``, one column per independent parameter plus one column for
 the calibration block: draw ``d`` takes row ``⌊u_d · S⌋`` of the ``S`` posterior samples, so the
 rows are spread evenly over the file) from its own stream,
-``SeedSequence(seed, spawn_key=(DRAW_TAG, 0))`` (runs use one-element keys ``(i,)``, so it never
-coincides with a run's stream), through each marginal's inverse CDF. The table is drawn once,
+``SeedSequence(seed, spawn_key=(DRAW_TAG, 0))`` (runs draw from Philox under the key of
+``SeedSequence(seed)``, :mod:`sim.seeds`, so it never coincides with a run's numbers), through
+each marginal's inverse CDF. The table is drawn once,
 before any run, so it does not depend on chunks, workers or Dask.
 
 **Ensembles.** An ensemble is ``D`` draws × ``K`` runs per draw: run ``i = d·K + k`` uses draw

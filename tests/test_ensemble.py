@@ -20,7 +20,6 @@ from sim.ensemble import (
     simulate_mesa,
 )
 from sim.results import BAND_QUANTILES, Results
-from sim.seeds import SLOTS, Draws, run_streams
 from sim.spec import load_scenario
 from sim.world import World
 
@@ -71,16 +70,6 @@ def test_run_does_not_depend_on_ensemble_size_chunking_or_batch(world):
         assert getattr(small, f)[7].tobytes() == getattr(large, f)[7].tobytes()
         assert getattr(small, f)[7].tobytes() == getattr(one, f)[0].tobytes()
         assert getattr(large, f).tobytes() == getattr(reversed_batched, f)[::-1].tobytes()
-
-
-def test_block_draws_equal_month_by_month_draws():
-    draws = Draws(42, np.array([3, 8]), 4, 10, block=3)
-    gens = [run_streams(42, r) for r in (3, 8)]
-    for t in range(10):
-        noise, u = draws.month(t)
-        for k, (g_noise, g_u) in enumerate(gens):
-            assert np.array_equal(noise[k], g_noise.standard_normal((4, 4)))
-            assert np.array_equal(u[k], g_u.random(SLOTS))
 
 
 def test_disabled_or_added_policy_keeps_the_other_policies_draws(baseline_child):

@@ -14,10 +14,11 @@ per-run observation parameters all follow their ancestor, and weights reset to `
 the origin year the particles are resampled once more (so the forecast ensemble is equally
 weighted) and continue without assimilation: the forecast starts from the filtered state.
 
-**Random numbers.** Until the first resampling particle ``k`` draws the engine's own streams of
+**Random numbers.** Until the first resampling particle ``k`` draws the engine's own numbers of
 run ``k`` (:class:`sim.seeds.Draws` of ``seed``), so with nothing to assimilate the filter is
-exactly :func:`sim.engine.simulate`. After the ``g``-th resampling particle ``k`` draws the
-streams of run ``k`` under the derived seed ``SeedSequence(seed, spawn_key=(FILTER_KEY, g))``;
+exactly :func:`sim.engine.simulate`. After the ``g``-th resampling particle ``k`` in month ``t``
+draws the numbers of run ``k``, month ``t`` under the derived master seed taken from
+``SeedSequence(seed, spawn_key=(FILTER_KEY, g))`` (:func:`_generation_seed`);
 the systematic offset of resampling ``g`` comes from ``spawn_key=(FILTER_KEY, g, 1)``. Nothing
 depends on how particles are batched: same inputs and seed, same result bit for bit.
 """
