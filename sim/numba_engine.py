@@ -240,19 +240,30 @@ def _exp_poly(r: float) -> float:
 
 
 @lane
-def vexp(x: float) -> float:
-    """``e^x``: ``2^n e^r`` with ``r = x - n ln2`` (Cody & Waite); 0 below ``EXP_MIN``."""
+def _reduce(x: float) -> tuple[float, float, float]:
+    """``x = n ln2 + r`` with ``|r| ≤ ln2 / 2`` (Cody & Waite; ``x`` clamped to the normal
+    range): ``(n, r, 2^n)``."""
     c = min(max(x, EXP_MIN), EXP_MAX)
     n = math.floor(c * INV_LN2 + 0.5)
     r = (c - n * LN2_HI) - n * LN2_LO
-    out = (1.0 + _exp_poly(r)) * _as_float((np.int64(n) + 1023) << 52)
+    return n, r, _as_float((np.int64(n) + 1023) << 52)
+
+
+@lane
+def vexp(x: float) -> float:
+    """``e^x = 2^n e^r``; 0 below ``EXP_MIN``."""
+    n, r, scale = _reduce(x)
+    out = (1.0 + _exp_poly(r)) * scale
     return 0.0 if x < EXP_MIN else out
 
 
 @lane
 def vexpm1(x: float) -> float:
-    """``e^x - 1``, accurate near 0."""
-    return _exp_poly(x) if abs(x) < 0.34 else vexp(x) - 1.0
+    """``e^x - 1``, accurate near 0 (``n = 0``: the polynomial itself)."""
+    n, r, scale = _reduce(x)
+    p = _exp_poly(r)
+    out = p if n == 0.0 else (1.0 + p) * scale - 1.0
+    return -1.0 if x < EXP_MIN else out
 
 
 @lane
@@ -291,14 +302,9 @@ def vlog1p(y: float) -> float:
 
 @lane
 def vpow(b: float, e: float) -> float:
-    """``b^e`` for ``b > 0`` as ``e^(e ln b)``, with numpy's special exponents (-1, 0, 0.5,
-    1, 2) done as numpy does them (:func:`sim.kernels.power`)."""
-    out = vexp(e * vlog(b))
-    out = b * b if e == 2.0 else out
-    out = b + 0.0 if e == 1.0 else out
-    out = math.sqrt(b) if e == 0.5 else out
-    out = 1.0 if e == 0.0 else out
-    return 1.0 / b if e == -1.0 else out
+    """``b^e = e^(e ln b)`` for ``b > 0`` (``b^0 = 1`` exactly; numpy's special exponents -1,
+    0.5, 1, 2 come within a few units in the last place of ``1/b``, ``√b``, ``b``, ``b²``)."""
+    return vexp(e * vlog(b))
 
 
 @lane
@@ -340,87 +346,110 @@ def _cloglog(eta: float) -> float:
 
 
 @lane
-def _hazard(index, dp, r, last, t):
-    """:func:`sim.policies.hazard_eta` then the cloglog probability, in run ``r`` at month
-    ``t`` (months at risk from ``last``, :func:`sim.policies.months_at_risk`)."""
-    mar = float(t + 1) if last == NEVER else float(t - last)
+def _hazard(index, dp, r, adj):
+    """:func:`sim.policies.hazard_eta` then the cloglog probability of run ``r``; ``adj``:
+    the duration term (:func:`_duration`)."""
     eta = dp[D_LOG_H, r] + (index - dp[D_THRESHOLD, r]) / dp[D_TEMPERATURE, r]
-    shape = dp[D_SHAPE, r]
-    eta = eta + (shape - 1.0) * vlog(mar) if shape != 1.0 else eta
-    return _cloglog(eta)
+    return _cloglog(eta + adj)
 
 
 @jit
-def _escalate(S, count, last, ints, dpar, k, t, extra, horizon, out):
+def _duration(dp, last, t, out):
+    """The duration term ``(k - 1) log d`` of every run into ``out`` (0 where ``k = 1``: adding
+    it changes nothing), ``d`` the months at risk at month ``t``
+    (:func:`sim.policies.months_at_risk`); no logarithm at all if every run has ``k = 1``."""
+    shaped = False
+    for r in range(dp.shape[1]):
+        shaped |= dp[D_SHAPE, r] != 1.0
+    if not shaped:
+        out[:] = 0.0
+        return out
+    for r in range(dp.shape[1]):
+        mar = float(t + 1) if last[r] == NEVER else float(t - last[r])
+        shape = dp[D_SHAPE, r]
+        out[r] = (shape - 1.0) * vlog(mar) if shape != 1.0 else 0.0
+    return out
+
+
+@jit
+def _escalate(S, count, last, ints, dpar, k, t, extra, horizon, out, adj):
     """:func:`sim.policies.escalate_probability` of rule ``k`` in every run, into ``out``;
-    ``extra`` and ``horizon``: ``(R,)``."""
+    ``extra`` and ``horizon``: ``(R,)``; ``adj``: scratch ``(R,)`` (not ``out``: arrays that
+    overlap keep the loop from vectorising)."""
     dp, o, w = dpar[k], ints[k, 2], ints[k, 3]
+    _duration(dp, last[k], t, adj)
     for r in range(S.shape[3]):
         index = S[X, o, w, r] + S[SUPPORT, o, w, r] + extra[r]
-        p = _hazard(index, dp, r, last[k, r], t)
+        p = _hazard(index, dp, r, adj[r])
         allowed = ((count[k, r] < dp[D_MAX_TIMES, r])
                    & (t + horizon[r] - last[k, r] >= dp[D_COOLDOWN, r]) & (dp[D_ON, r] != 0.0))
         out[r] = p if allowed else 0.0
 
 
 @jit
-def _dependence(S, gdp, scale, a, j, out):
-    """:func:`sim.kernels.dependence_of`: ``D[a, j]`` of every run, into ``out``."""
-    for r in range(S.shape[3]):
-        out[r] = 1.0 - vexp(-(S[IMPORTS, a, j, r] + S[IMPORTS, j, a, r])
-                            / (1000.0 * gdp[a] * scale[r]))
+def _dependence(S, gdp, scale, a, dep, known):
+    """Row ``a`` of :func:`sim.kernels.dependence` of every run: ``dep[a]`` ``(N, R)``,
+    computed once per month (``known[a]``)."""
+    if known[a]:
+        return dep[a]
+    row = dep[a]
+    for j in range(S.shape[1]):
+        for r in range(S.shape[3]):
+            row[j, r] = 1.0 - vexp(-(S[IMPORTS, a, j, r] + S[IMPORTS, j, a, r])
+                                   / (1000.0 * gdp[a] * scale[r]))
+    known[a] = True
+    return row
 
 
 @jit
-def _probability(S, count, last, ints, dpar, gdp, scale, k, t, out, tmp):
-    """:func:`sim.policies.probability` of decision ``k`` in every run, into ``out``; ``tmp``:
-    scratch ``(5, R)``."""
+def _probability(S, count, last, ints, dpar, k, t, dep, out, tmp):
+    """:func:`sim.policies.probability` of decision ``k`` in every run, into ``out``; ``dep``:
+    the actor's dependence row ``(N, R)``; ``tmp``: scratch ``(5, R)``."""
     runs, n = S.shape[3], S.shape[1]
     dp = dpar[k]
     rule, a, p = ints[k, 0], ints[k, 1], ints[k, 2]
-    zero = tmp[0]
-    zero[:] = 0.0
     if rule == ESCALATE:
-        _escalate(S, count, last, ints, dpar, k, t, zero, zero, out)
+        zero = tmp[0]
+        zero[:] = 0.0
+        _escalate(S, count, last, ints, dpar, k, t, zero, zero, out, tmp[4])
         return
-    index, dep = tmp[1], tmp[2]
-    if rule == GRANT_ASK:
-        hostile, total = tmp[3], tmp[4]
-        hostile[:] = 0.0
-        total[:] = 0.0
-        for j in range(n):
-            _dependence(S, gdp, scale, a, j, dep)
-            for r in range(runs):
-                hostile[r] += dep[r] * max(0.0, -S[X, j, p, r])
-                total[r] += dep[r]
-        pipeline = ints[k, 5] != 0
+    if rule == CONCEDE:
+        adj = _duration(dp, last[k], t, tmp[4])
         for r in range(runs):
-            risk = hostile[r] / max(total[r], 1e-12)
-            gain = dp[D_GAIN, r] + (S[CONCESSION, p, a, r] if pipeline else 0.0)
-            index[r] = (dp[D_W_ALIGN, r] * S[X, a, p, r] + dp[D_W_GAIN, r] * gain
-                        - dp[D_W_RISK, r] * risk)
-        cost = hostile  # reused: the expected cost of a response (response_cost)
-        cost[:] = 0.0
-        for q in range(ints.shape[0]):  # the watching escalate rules, in policy order
-            if ints[q, 0] == ESCALATE and ints[q, 2] == a and ints[q, 3] == p:
-                _escalate(S, count, last, ints, dpar, q, t + 1, dp[D_INC], dp[D_HORIZON], dep)
-                sanctions = ints[q, 4] != 0
-                for r in range(runs):
-                    h = dp[D_HORIZON, r]
-                    within = -vexpm1(h * vlog1p(-min(dep[r], 1.0 - 1e-16)))
-                    stake = 1.0 + S[EXPOSURE, a, p, r] if sanctions else 1.0
-                    cost[r] += stake * within
-        for r in range(runs):
-            w = dp[D_W_RESPONSE, r]
-            index[r] = index[r] - w * cost[r] if w != 0.0 else index[r]
-        for r in range(runs):
-            prob = _hazard(index[r], dp, r, last[k, r], t)
-            out[r] = prob if (count[k, r] == 0) & (dp[D_ON, r] != 0.0) else 0.0
+            prob = _hazard(dep[p, r], dp, r, adj[r])
+            out[r] = prob if (count[k, r] < dp[D_MAX_TIMES, r]) & (dp[D_ON, r] != 0.0) else 0.0
         return
-    _dependence(S, gdp, scale, a, p, index)
+    index, hostile, total, p_r = tmp[0], tmp[1], tmp[2], tmp[3]
+    hostile[:] = 0.0
+    total[:] = 0.0
+    for j in range(n):
+        for r in range(runs):
+            hostile[r] += dep[j, r] * max(0.0, -S[X, j, p, r])
+            total[r] += dep[j, r]
+    pipeline = ints[k, 5] != 0
     for r in range(runs):
-        prob = _hazard(index[r], dp, r, last[k, r], t)
-        out[r] = prob if (count[k, r] < dp[D_MAX_TIMES, r]) & (dp[D_ON, r] != 0.0) else 0.0
+        risk = hostile[r] / max(total[r], 1e-12)
+        gain = dp[D_GAIN, r] + (S[CONCESSION, p, a, r] if pipeline else 0.0)
+        index[r] = (dp[D_W_ALIGN, r] * S[X, a, p, r] + dp[D_W_GAIN, r] * gain
+                    - dp[D_W_RISK, r] * risk)
+    cost = hostile  # reused: the expected cost of a response (response_cost)
+    cost[:] = 0.0
+    for q in range(ints.shape[0]):  # the watching escalate rules, in policy order
+        if ints[q, 0] == ESCALATE and ints[q, 2] == a and ints[q, 3] == p:
+            _escalate(S, count, last, ints, dpar, q, t + 1, dp[D_INC], dp[D_HORIZON], p_r,
+                      tmp[4])
+            sanctions = ints[q, 4] != 0
+            for r in range(runs):
+                h = dp[D_HORIZON, r]
+                within = -vexpm1(h * vlog1p(-min(p_r[r], 1.0 - 1e-16)))
+                stake = 1.0 + S[EXPOSURE, a, p, r] if sanctions else 1.0
+                cost[r] += stake * within
+    adj = _duration(dp, last[k], t, tmp[4])
+    for r in range(runs):
+        w = dp[D_W_RESPONSE, r]
+        u = index[r] - w * cost[r] if w != 0.0 else index[r]
+        prob = _hazard(u, dp, r, adj[r])
+        out[r] = prob if (count[k, r] == 0) & (dp[D_ON, r] != 0.0) else 0.0
 
 
 @jit
@@ -430,7 +459,7 @@ def _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
     """Scheduled events and lagged imports (:func:`sim.kernels.begin_month`), every decision's
     probability (:func:`sim.policies.probability`), then the firings' effects in policy order
     (:func:`sim.policies.act`); writes ``prob`` and ``fired`` ``(R, P)``."""
-    runs, n_dec = S.shape[3], ints.shape[0]
+    runs, n_dec, n = S.shape[3], ints.shape[0], S.shape[1]
     if t < len(s_off) - 1 and s_off[t + 1] > s_off[t]:
         for r in range(runs):
             if par[EVENTS_ON, r] != 0.0:
@@ -442,8 +471,14 @@ def _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
             S[BASE, i, j, r] += lag_v[m, r] if due else 0.0
     pk = np.empty((n_dec, runs))
     tmp = np.empty((5, runs))
+    dep = np.empty((n, n, runs))
+    known = np.zeros(n, dtype=np.bool_)
     for k in range(n_dec):
-        _probability(S, count, last, ints, dpar, gdp, par[DEP_SCALE], k, t, pk[k], tmp)
+        if ints[k, 0] == ESCALATE:
+            row = dep[0]
+        else:
+            row = _dependence(S, gdp, par[DEP_SCALE], ints[k, 1], dep, known)
+        _probability(S, count, last, ints, dpar, k, t, row, pk[k], tmp)
     for r in range(runs):
         for k in range(n_dec):
             hit = u[r, k] < pk[k, r]
@@ -522,21 +557,35 @@ def _relations(S, noise, par, target, znew, acc):
 
 
 @jit
-def _trade(S, par, x0_mean, kept, share, tot):
+def _trade(S, par, x0_mean, kept, share, tot, align):
     """Trade moves one month at the month's old relations (:func:`sim.kernels.trade_target`,
     :func:`sim.kernels.trade_step`); runs with trade switched off keep their imports.
-    ``kept``, ``share``: scratch ``(N, R)``; ``tot``: ``(R,)``."""
+    ``kept``, ``share``: scratch ``(N, R)``; ``tot``: ``(R,)``; ``align``: ``(N, N, R)``."""
     n, runs = S.shape[1], S.shape[3]
     trade_on, neg_eps, diversion = par[TRADE_ON], par[NEG_EPS], par[DIVERSION]
     kappa, adjust = par[KAPPA], par[ADJUST]
     x, imp, base, tau = S[X], S[IMPORTS], S[BASE], S[TAU]
+    for i in range(n):  # e^{κ (x̄ - x̄0)} is symmetric: one exp per pair
+        for j in range(i, n):
+            for r in range(runs):
+                sym = 0.5 * (x[i, j, r] + x[j, i, r])
+                align[i, j, r] = vexp(kappa[r] * (sym - x0_mean[i, j, r]))
+                align[j, i, r] = align[i, j, r]
     for i in range(n):
         tot[:] = 0.0
         for j in range(n):
+            tariffs = False
             for r in range(runs):
-                t = tau[i, j, r]
-                kept[j, r] = base[i, j, r] * (vpow(1.0 + max(t, -0.99), neg_eps[r])
-                                              if t != 0.0 else 1.0)
+                tariffs |= tau[i, j, r] != 0.0
+            if tariffs:  # (1 + 0)^-ε = 1: no power where no run has a tariff
+                for r in range(runs):
+                    t = tau[i, j, r]
+                    kept[j, r] = base[i, j, r] * (vpow(1.0 + max(t, -0.99), neg_eps[r])
+                                                  if t != 0.0 else 1.0)
+            else:
+                for r in range(runs):
+                    kept[j, r] = base[i, j, r]
+            for r in range(runs):
                 tot[r] += kept[j, r]
         for j in range(n):
             for r in range(runs):
@@ -550,8 +599,7 @@ def _trade(S, par, x0_mean, kept, share, tot):
         for j in range(n):
             for r in range(runs):
                 diverted = diversion[r] * kept[j, r] * (tot[r] - share[j, r])
-                sym = 0.5 * (x[i, j, r] + x[j, i, r])
-                target = kept[j, r] * vexp(kappa[r] * (sym - x0_mean[i, j, r])) + diverted
+                target = kept[j, r] * align[i, j, r] + diverted
                 m = imp[i, j, r]
                 start = 0.01 * target if (m <= 0.0) & (target > 0.0) else m
                 safe = max(start, 1e-300)
@@ -573,7 +621,7 @@ def _month(S, count, last, t, noise, u, prob, fired, x_out, imp_out,
     thr, acc = np.empty((n, n, runs)), np.empty(runs)
     _anchor(S, par, fixed, relcap, consts, target, thr, acc)
     _relations(S, noise, par, target, znew, acc)
-    _trade(S, par, x0_mean, target[0], thr[0], acc)  # scratch reused
+    _trade(S, par, x0_mean, target[0], target[1], acc, thr)  # scratch reused
     decay = par[TIES_DECAY]
     x, z, ties, imp = S[X], S[Z], S[TIES], S[IMPORTS]
     for i in range(n):
