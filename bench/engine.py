@@ -12,8 +12,10 @@ wall-clock alongside. Three figures per backend:
   the ``(R, T+1, N, N)`` record);
 - ``month``: the month alone, random numbers drawn beforehand (what the backend itself costs);
 - for numba, ``profile``: µs per run-step of each part of its month (decisions and events,
-  anchor, relations, trade, the rest: tanh, ties and the record) and of drawing the random
-  numbers (:class:`sim.seeds.Draws`).
+  anchor, relations, trade, the rest: tanh and ties; ``month`` is their sum), of copying one
+  month's record into the trajectory alone (``record``; :meth:`sim.numba_engine.Batch.run`
+  copies blocks of months, which costs less) and of drawing the random numbers
+  (:class:`sim.seeds.Draws`).
 
 Targets (issue 12; benchmark, not tests): numba ≥ 2,000,000 run-steps/s, numpy ≥ 400,000.
 Writes ``bench/engine_results.json`` with the machine record of bench/ensemble.py.
@@ -67,8 +69,19 @@ def drawn(world: World, runs: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [tuple(a.copy() for a in d.month(t)) for t in range(world.months)]
 
 
+class Drawn:
+    """Random numbers drawn beforehand, served like :class:`sim.seeds.Draws`."""
+
+    def __init__(self, months: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.months = months
+
+    def month(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.months[t]
+
+
 def month_only(world: World, runs: int, backend: str, draws: list) -> Callable[[], None]:
-    """One batch of ``runs`` runs through every month, random numbers given."""
+    """One batch of ``runs`` runs through every month into a trajectory, random numbers
+    given."""
     traj = Trajectory.empty(world, SEED, np.arange(runs))
 
     def go() -> None:
@@ -76,16 +89,20 @@ def month_only(world: World, runs: int, backend: str, draws: list) -> Callable[[
         if backend == "numba":
             from sim.numba_engine import Batch
 
-            batch = Batch(world, state)
-            for t, (noise, u) in enumerate(draws):
-                batch.month(t, noise, u, traj.prob[:, t], traj.fired[:, t], traj.x[:, t + 1],
-                            traj.imports[:, t + 1])
+            Batch(world, state).run(Drawn(draws), traj.x, traj.imports, traj.prob, traj.fired)
             return
         for t, (noise, u) in enumerate(draws):
             traj.prob[:, t], traj.fired[:, t] = month(state, world, t, noise, u)
             traj.x[:, t + 1], traj.imports[:, t + 1] = state.x, state.imports
 
     return go
+
+
+def part(spent: dict[str, float], name: str, fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)``, its CPU seconds added to ``spent[name]``."""
+    c = time.process_time()
+    fn(*args)
+    spent[name] += time.process_time() - c
 
 
 def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[str, float]:
@@ -95,39 +112,40 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
 
     n = world.n
     parts: dict[str, list[float]] = {k: [] for k in (
-        "decisions_and_events", "anchor", "relations", "trade", "rest", "month")}
+        "decisions_and_events", "anchor", "relations", "trade", "rest", "month", "record")}
+    p = len(world.decisions)
+    traj = Trajectory.empty(world, SEED, np.arange(runs))
     for _ in range(repeats):
         batch = ne.Batch(world, State.initial(world, runs))
         ints, dpar = batch.decisions
         s, a = batch.schedule, batch.acts
-        prob, fired = np.zeros((runs, len(world.decisions))), np.zeros((runs, len(
-            world.decisions)), bool)
-        x, imp = np.zeros((runs, n, n)), np.zeros((runs, n, n))
+        prob, fired = np.zeros((1, p, runs)), np.zeros((1, p, runs), bool)
+        x, imp = np.zeros((1, n, n, runs)), np.zeros((1, n, n, runs))
         target, znew = np.empty((n, n, runs)), np.empty((n, n, runs))
         thr, acc = np.empty((n, n, runs)), np.empty(runs)
         spent = dict.fromkeys(parts, 0.0)
         for t, (noise, u) in enumerate(draws):
             S0, count0, last0 = batch.S.copy(), batch.count.copy(), batch.last.copy()
-            steps = [
-                ("decisions_and_events", lambda t=t, u=u: ne._decide(
-                    batch.S, batch.count, batch.last, t, u, prob, fired, batch.par, world.gdp,
-                    ints, dpar, s.offset, s.field, s.i, s.j, s.value, a.offset, a.field, a.i,
-                    a.j, a.value, batch.lag_k, batch.lag_i, batch.lag_j, batch.lag_v,
-                    batch.lag_m)),
-                ("anchor", lambda: ne._anchor(batch.S, batch.par, batch.fixed, batch.relcap,
-                                              batch.consts, target, thr, acc)),
-                ("relations", lambda noise=noise: ne._relations(batch.S, noise, batch.par,
-                                                                target, znew, acc)),
-                ("trade", lambda: ne._trade(batch.S, batch.par, batch.x0_mean, target[0], target[1],
-                                            acc, thr))]
-            for name, fn in steps:
-                c = time.process_time()
-                fn()
-                spent[name] += time.process_time() - c
+            part(spent, "decisions_and_events", ne._decide, batch.S, batch.count, batch.last, t, u,
+                 prob[0], fired[0], batch.par, world.gdp, ints, dpar, s.offset, s.field, s.i,
+                 s.j, s.value, a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
+                 batch.lag_j, batch.lag_v, batch.lag_m)
+            part(spent, "anchor", ne._anchor, batch.S, batch.par, batch.fixed, batch.relcap,
+                 batch.consts, target, thr, acc)
+            part(spent, "relations", ne._relations, batch.S, noise, batch.par, target, znew, acc)
+            part(spent, "trade", ne._trade, batch.S, batch.par, batch.x0_mean, target[0], target[1],
+                 acc, thr)
             batch.S[:], batch.count[:], batch.last[:] = S0, count0, last0
             c = time.process_time()
-            batch.month(t, noise, u, prob, fired, x, imp)
+            ne._month(batch.S, batch.count, batch.last, t, noise, u, prob[0], fired[0], x[0],
+                      imp[0], batch.par, batch.fixed, batch.x0_mean, batch.relcap, world.gdp,
+                      batch.consts, ints, dpar, s.offset, s.field, s.i, s.j, s.value,
+                      a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
+                      batch.lag_j, batch.lag_v, batch.lag_m)
             spent["month"] += time.process_time() - c
+            c = time.process_time()
+            ne._record(x, imp, prob, fired, 1, t, traj.x, traj.imports, traj.prob, traj.fired)
+            spent["record"] += time.process_time() - c
         spent["rest"] = spent["month"] - sum(spent[k] for k in (
             "decisions_and_events", "anchor", "relations", "trade"))
         for k, v in spent.items():

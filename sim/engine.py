@@ -143,11 +143,8 @@ def simulate_into(traj: Trajectory, lo: int, hi: int, batch: int | None = None,
             draws = Draws(traj.seed, traj.runs[rows], world.n, world.months)
             traj.x[rows, 0], traj.imports[rows, 0] = state.x, state.imports
             if fast is not None:
-                kernel = fast.Batch(world, state)
-                for t in range(world.months):
-                    noise, u = draws.month(t)
-                    kernel.month(t, noise, u, traj.prob[rows, t], traj.fired[rows, t],
-                                 traj.x[rows, t + 1], traj.imports[rows, t + 1])
+                fast.Batch(world, state).run(draws, traj.x[rows], traj.imports[rows],
+                                             traj.prob[rows], traj.fired[rows])
                 continue
             for t in range(world.months):
                 noise, u = draws.month(t)

@@ -2,16 +2,18 @@
 
 The same month as :func:`sim.engine.month` (scheduled events and lagged imports, every
 decision's probability and firing, the decisions' effects, relations, trade and ties), fused into
-one compiled call. The state lives in one array ``S`` of shape ``(F, N, N, R)`` with the runs
-innermost, so the month update (:func:`sim.kernels.evolve`) runs as loops over the run axis that
-the compiler vectorises. Every parameter is passed as one value per run (a shared value is
-broadcast), so per-run parameters cost nothing extra.
+one compiled call, and the record into the trajectory. The state lives in one array ``S`` of
+shape ``(9, N, N, R)`` with the runs innermost, so every step (decisions included) is a loop over
+the run axis that the compiler vectorises. Every parameter is passed as one value per run (a
+shared value is broadcast), so per-run parameters cost nothing extra.
 
 The equations, and the order of the floating-point operations where it matters, are those of
-:mod:`sim.kernels` and :mod:`sim.policies` (the numpy backend, which stays the reference);
-results agree to rounding (≤ 1e-12) and every decision fires identically (tests/test_fast.py).
-The differences are the order of a few sums (numpy's pairwise sums and BLAS products) and libm's
-transcendental functions in place of numpy's SIMD ones. No fastmath.
+:mod:`sim.kernels` and :mod:`sim.policies` (the numpy backend, which stays the reference).
+Results agree to rounding and every decision fires identically (tests/test_fast.py: relations
+and probabilities to 1e-12, imports to 1e-12 of their size). The differences: the order of a
+few sums (numpy's pairwise sums, BLAS products; here each symmetric product once per pair) and
+exp, log, pow and tanh written out below (a few units in the last place, fused multiply-adds in
+their polynomials), since library calls would keep the run loops from vectorising. No fastmath.
 
 Requires numba (``pip install sim[fast]``); importing this module without it raises
 ImportError.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -107,7 +110,7 @@ class Terms:
 
 class Batch:
     """The runs of one batch in the numba layout, built from the numpy :class:`State` at the
-    start: :meth:`month` advances them and writes the month's record."""
+    start: :meth:`run` advances them through every month and records them."""
 
     def __init__(self, world: World, state: State) -> None:
         runs, n = state.x.shape[0], world.n
@@ -175,18 +178,34 @@ class Batch:
                 dpar[d.index, DPAR.index(k)] = _runs(v, runs)
         return ints, dpar
 
-    def month(self, t: int, noise: np.ndarray, u: np.ndarray, prob: np.ndarray,
-              fired: np.ndarray, x: np.ndarray, imports: np.ndarray) -> None:
-        """Advance month ``t`` with ``noise`` ``(R, N, N)`` and uniforms ``u`` ``(R, ≥P)``;
-        writes the decisions' ``prob`` and ``fired`` ``(R, P)`` and the new ``x``, ``imports``
-        ``(R, N, N)`` (views into a :class:`sim.engine.Trajectory` are fine)."""
+    def run(self, draws: Any, x: np.ndarray, imports: np.ndarray, prob: np.ndarray,
+            fired: np.ndarray) -> None:
+        """Advance every month, the random numbers of month ``t`` from ``draws.month(t)``
+        (``(R, N, N)`` noise, ``(R, ≥P)`` uniforms: :class:`sim.seeds.Draws`), recording into
+        ``x``, ``imports`` ``(R, T+1, N, N)`` (from month 1) and ``prob``, ``fired``
+        ``(R, T, P)`` (rows of a :class:`sim.engine.Trajectory`). Records are kept in the run-
+        innermost layout for :data:`BLOCK` months, then copied out run by run (few pages
+        touched per run)."""
         ints, dpar = self.decisions
         s, a = self.schedule, self.acts
-        _month(self.S, self.count, self.last, t, noise, u, prob, fired, x, imports,
-               self.par, self.fixed, self.x0_mean, self.relcap, self.world.gdp, self.consts,
-               ints, dpar, s.offset, s.field, s.i, s.j, s.value,
-               a.offset, a.field, a.i, a.j, a.value,
-               self.lag_k, self.lag_i, self.lag_j, self.lag_v, self.lag_m)
+        n, runs, months = self.world.n, self.runs, self.world.months
+        block = min(BLOCK, months)
+        xb, ib = np.empty((block, n, n, runs)), np.empty((block, n, n, runs))
+        pb, fb = np.empty((block, len(ints), runs)), np.empty((block, len(ints), runs), bool)
+        for t in range(months):
+            noise, u = draws.month(t)
+            m = t % block
+            _month(self.S, self.count, self.last, t, noise, u, pb[m], fb[m], xb[m], ib[m],
+                   self.par, self.fixed, self.x0_mean, self.relcap, self.world.gdp, self.consts,
+                   ints, dpar, s.offset, s.field, s.i, s.j, s.value,
+                   a.offset, a.field, a.i, a.j, a.value,
+                   self.lag_k, self.lag_i, self.lag_j, self.lag_v, self.lag_m)
+            if m == block - 1 or t == months - 1:
+                _record(xb, ib, pb, fb, m + 1, t - m, x, imports, prob, fired)
+
+
+BLOCK = 8
+"""Months recorded in the run-innermost layout before copying out (:meth:`Batch.run`)."""
 
 
 # ----------------------------------------------------------------------------- lane maths
@@ -196,19 +215,27 @@ class Batch:
 
 
 @intrinsic
-def _as_float(typingctx, bits):
+def _as_float(typingctx: Any, bits: Any) -> Any:
     """The float64 whose bits are the int64 ``bits``."""
-    def codegen(context, builder, sig, args):
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         return builder.bitcast(args[0], ir.DoubleType())
     return types.float64(types.int64), codegen
 
 
 @intrinsic
-def _as_bits(typingctx, value):
+def _as_bits(typingctx: Any, value: Any) -> Any:
     """The bits of the float64 ``value`` as an int64."""
-    def codegen(context, builder, sig, args):
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         return builder.bitcast(args[0], ir.IntType(64))
     return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a·b + c`` rounded once (the FMA instruction): Horner steps, faster and more exact."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.fma(*args)
+    return types.float64(types.float64, types.float64, types.float64), codegen
 
 
 LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: LN2_HI * n is exact for |n| < 2^11
@@ -225,17 +252,17 @@ lane = numba.njit(inline="always", error_model="numpy")
 def _exp_poly(r: float) -> float:
     """``e^r`` for ``|r| ≤ ln2 / 2``: Taylor to ``r^13`` (error < 1e-17)."""
     p = 1.0 / 6227020800.0
-    p = 1.0 / 479001600.0 + r * p
-    p = 1.0 / 39916800.0 + r * p
-    p = 1.0 / 3628800.0 + r * p
-    p = 1.0 / 362880.0 + r * p
-    p = 1.0 / 40320.0 + r * p
-    p = 1.0 / 5040.0 + r * p
-    p = 1.0 / 720.0 + r * p
-    p = 1.0 / 120.0 + r * p
-    p = 1.0 / 24.0 + r * p
-    p = 1.0 / 6.0 + r * p
-    p = 0.5 + r * p
+    p = _fma(r, p, 1.0 / 479001600.0)
+    p = _fma(r, p, 1.0 / 39916800.0)
+    p = _fma(r, p, 1.0 / 3628800.0)
+    p = _fma(r, p, 1.0 / 362880.0)
+    p = _fma(r, p, 1.0 / 40320.0)
+    p = _fma(r, p, 1.0 / 5040.0)
+    p = _fma(r, p, 1.0 / 720.0)
+    p = _fma(r, p, 1.0 / 120.0)
+    p = _fma(r, p, 1.0 / 24.0)
+    p = _fma(r, p, 1.0 / 6.0)
+    p = _fma(r, p, 0.5)
     return r + r * (r * p)  # e^r - 1
 
 
@@ -252,7 +279,7 @@ def _reduce(x: float) -> tuple[float, float, float]:
 @lane
 def vexp(x: float) -> float:
     """``e^x = 2^n e^r``; 0 below ``EXP_MIN``."""
-    n, r, scale = _reduce(x)
+    _, r, scale = _reduce(x)
     out = (1.0 + _exp_poly(r)) * scale
     return 0.0 if x < EXP_MIN else out
 
@@ -280,15 +307,15 @@ def vlog(x: float) -> float:
     s = f / (2.0 + f)
     z = s * s
     q = 2.0 / 21.0
-    q = 2.0 / 19.0 + z * q
-    q = 2.0 / 17.0 + z * q
-    q = 2.0 / 15.0 + z * q
-    q = 2.0 / 13.0 + z * q
-    q = 2.0 / 11.0 + z * q
-    q = 2.0 / 9.0 + z * q
-    q = 2.0 / 7.0 + z * q
-    q = 2.0 / 5.0 + z * q
-    q = 2.0 / 3.0 + z * q
+    q = _fma(z, q, 2.0 / 19.0)
+    q = _fma(z, q, 2.0 / 17.0)
+    q = _fma(z, q, 2.0 / 15.0)
+    q = _fma(z, q, 2.0 / 13.0)
+    q = _fma(z, q, 2.0 / 11.0)
+    q = _fma(z, q, 2.0 / 9.0)
+    q = _fma(z, q, 2.0 / 7.0)
+    q = _fma(z, q, 2.0 / 5.0)
+    q = _fma(z, q, 2.0 / 3.0)
     hfsq = 0.5 * f * f
     return k * LN2_HI - ((hfsq - (s * (hfsq + z * q) + k * LN2_LO)) - f)
 
@@ -321,7 +348,8 @@ jit = numba.njit(cache=True, error_model="numpy")
 
 
 @jit
-def _apply(S, r, off, field, ti, tj, value, e):
+def _apply(S: np.ndarray, r: int, off: np.ndarray, field: np.ndarray, ti: np.ndarray,
+           tj: np.ndarray, value: np.ndarray, e: int) -> None:
     """Effect ``e``'s terms in run ``r`` (:func:`sim.kernels.apply_effect`)."""
     moved = False
     for m in range(off[e], off[e + 1]):
@@ -346,7 +374,7 @@ def _cloglog(eta: float) -> float:
 
 
 @lane
-def _hazard(index, dp, r, adj):
+def _hazard(index: float, dp: np.ndarray, r: int, adj: float) -> float:
     """:func:`sim.policies.hazard_eta` then the cloglog probability of run ``r``; ``adj``:
     the duration term (:func:`_duration`)."""
     eta = dp[D_LOG_H, r] + (index - dp[D_THRESHOLD, r]) / dp[D_TEMPERATURE, r]
@@ -354,7 +382,7 @@ def _hazard(index, dp, r, adj):
 
 
 @jit
-def _duration(dp, last, t, out):
+def _duration(dp: np.ndarray, last: np.ndarray, t: int, out: np.ndarray) -> np.ndarray:
     """The duration term ``(k - 1) log d`` of every run into ``out`` (0 where ``k = 1``: adding
     it changes nothing), ``d`` the months at risk at month ``t``
     (:func:`sim.policies.months_at_risk`); no logarithm at all if every run has ``k = 1``."""
@@ -372,7 +400,9 @@ def _duration(dp, last, t, out):
 
 
 @jit
-def _escalate(S, count, last, ints, dpar, k, t, extra, horizon, out, adj):
+def _escalate(S: np.ndarray, count: np.ndarray, last: np.ndarray, ints: np.ndarray,
+              dpar: np.ndarray, k: int, t: int, extra: np.ndarray, horizon: np.ndarray,
+              out: np.ndarray, adj: np.ndarray) -> None:
     """:func:`sim.policies.escalate_probability` of rule ``k`` in every run, into ``out``;
     ``extra`` and ``horizon``: ``(R,)``; ``adj``: scratch ``(R,)`` (not ``out``: arrays that
     overlap keep the loop from vectorising)."""
@@ -387,7 +417,8 @@ def _escalate(S, count, last, ints, dpar, k, t, extra, horizon, out, adj):
 
 
 @jit
-def _dependence(S, gdp, scale, a, dep, known):
+def _dependence(S: np.ndarray, gdp: np.ndarray, scale: np.ndarray, a: int, dep: np.ndarray,
+                known: np.ndarray) -> np.ndarray:
     """Row ``a`` of :func:`sim.kernels.dependence` of every run: ``dep[a]`` ``(N, R)``,
     computed once per month (``known[a]``)."""
     if known[a]:
@@ -402,7 +433,9 @@ def _dependence(S, gdp, scale, a, dep, known):
 
 
 @jit
-def _probability(S, count, last, ints, dpar, k, t, dep, out, tmp):
+def _probability(S: np.ndarray, count: np.ndarray, last: np.ndarray, ints: np.ndarray,
+                 dpar: np.ndarray, k: int, t: int, dep: np.ndarray, out: np.ndarray,
+                 tmp: np.ndarray) -> None:
     """:func:`sim.policies.probability` of decision ``k`` in every run, into ``out``; ``dep``:
     the actor's dependence row ``(N, R)``; ``tmp``: scratch ``(5, R)``."""
     runs, n = S.shape[3], S.shape[1]
@@ -453,12 +486,16 @@ def _probability(S, count, last, ints, dpar, k, t, dep, out, tmp):
 
 
 @jit
-def _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
-            s_off, s_field, s_i, s_j, s_val, a_off, a_field, a_i, a_j, a_val,
-            lag_k, lag_i, lag_j, lag_v, lag_m):
+def _decide(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, u: np.ndarray,
+            prob: np.ndarray, fired: np.ndarray, par: np.ndarray, gdp: np.ndarray,
+            ints: np.ndarray, dpar: np.ndarray, s_off: np.ndarray, s_field: np.ndarray,
+            s_i: np.ndarray, s_j: np.ndarray, s_val: np.ndarray, a_off: np.ndarray,
+            a_field: np.ndarray, a_i: np.ndarray, a_j: np.ndarray, a_val: np.ndarray,
+            lag_k: np.ndarray, lag_i: np.ndarray, lag_j: np.ndarray, lag_v: np.ndarray,
+            lag_m: np.ndarray) -> None:
     """Scheduled events and lagged imports (:func:`sim.kernels.begin_month`), every decision's
     probability (:func:`sim.policies.probability`), then the firings' effects in policy order
-    (:func:`sim.policies.act`); writes ``prob`` and ``fired`` ``(R, P)``."""
+    (:func:`sim.policies.act`); writes ``prob`` and ``fired`` ``(P, R)``."""
     runs, n_dec, n = S.shape[3], ints.shape[0], S.shape[1]
     if t < len(s_off) - 1 and s_off[t + 1] > s_off[t]:
         for r in range(runs):
@@ -482,8 +519,8 @@ def _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
     for r in range(runs):
         for k in range(n_dec):
             hit = u[r, k] < pk[k, r]
-            prob[r, k] = pk[k, r]
-            fired[r, k] = hit
+            prob[k, r] = pk[k, r]
+            fired[k, r] = hit
             if hit:
                 _apply(S, r, a_off, a_field, a_i, a_j, a_val, k)
                 count[k, r] += 1
@@ -491,7 +528,8 @@ def _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
 
 
 @jit
-def _anchor(S, par, fixed, relcap, consts, target, thr, acc):
+def _anchor(S: np.ndarray, par: np.ndarray, fixed: np.ndarray, relcap: np.ndarray,
+            consts: np.ndarray, target: np.ndarray, thr: np.ndarray, acc: np.ndarray) -> None:
     """The anchor's argument ``z*`` of every run into ``target`` (:func:`sim.kernels.anchor`);
     ``thr``: scratch ``(N, N, R)``, ``acc``: ``(R,)``."""
     n, runs = S.shape[1], S.shape[3]
@@ -519,45 +557,46 @@ def _anchor(S, par, fixed, relcap, consts, target, thr, acc):
     if not any_threat:
         return
     for i in range(n):
-        for j in range(n):
-            if i == j:
-                continue
+        for j in range(i + 1, n):
             acc[:] = 0.0
-            for k in range(n):  # S = T Tᵀ
+            for k in range(n):  # S = T Tᵀ, symmetric
                 for r in range(runs):
                     acc[r] += thr[i, k, r] * thr[j, k, r]
-            for r in range(runs):
-                zt = (target[i, j, r] + w_st[r] * ((acc[r] - s_mean) / s_sd)
-                      - w_t[r] * ((thr[i, j, r] - t_mean) / t_sd))
-                target[i, j, r] = zt if thr_on[r] != 0.0 else target[i, j, r]
+            for a, b in ((i, j), (j, i)):
+                for r in range(runs):
+                    zt = (target[a, b, r] + w_st[r] * ((acc[r] - s_mean) / s_sd)
+                          - w_t[r] * ((thr[a, b, r] - t_mean) / t_sd))
+                    target[a, b, r] = zt if thr_on[r] != 0.0 else target[a, b, r]
 
 
 @jit
-def _relations(S, noise, par, target, znew, acc):
+def _relations(S: np.ndarray, noise: np.ndarray, par: np.ndarray, target: np.ndarray,
+               znew: np.ndarray, acc: np.ndarray) -> None:
     """The new latent relations into ``znew`` (:func:`sim.kernels.relation_step`)."""
     n, runs = S.shape[1], S.shape[3]
     x, z = S[X], S[Z]
     bal_on, bal_scale, anc_on, anc_rate = par[BAL_ON], par[BAL_SCALE], par[ANC_ON], par[ANC_RATE]
     noise_on, sigma = par[NOISE_ON], par[SIGMA]
     for i in range(n):
-        for j in range(n):
-            if i == j:
-                for r in range(runs):
-                    znew[i, j, r] = 0.0
-                continue
+        for r in range(runs):
+            znew[i, i, r] = 0.0
+        for j in range(i + 1, n):
             acc[:] = 0.0
-            for k in range(n):  # B = X Xᵀ
+            for k in range(n):  # B = X Xᵀ, symmetric
                 for r in range(runs):
                     acc[r] += x[i, k, r] * x[j, k, r]
-            for r in range(runs):
-                b = bal_scale[r] * acc[r] if bal_on[r] != 0.0 else 0.0
-                a = anc_rate[r] * (target[i, j, r] - z[i, j, r]) if anc_on[r] != 0.0 else 0.0
-                s = sigma[r] * noise[r, i, j] if noise_on[r] != 0.0 else 0.0
-                znew[i, j, r] = z[i, j, r] + (b + a + s)
+            for a, b in ((i, j), (j, i)):
+                for r in range(runs):
+                    bal = bal_scale[r] * acc[r] if bal_on[r] != 0.0 else 0.0
+                    anc = (anc_rate[r] * (target[a, b, r] - z[a, b, r]) if anc_on[r] != 0.0
+                           else 0.0)
+                    sig = sigma[r] * noise[r, a, b] if noise_on[r] != 0.0 else 0.0
+                    znew[a, b, r] = z[a, b, r] + (bal + anc + sig)
 
 
 @jit
-def _trade(S, par, x0_mean, kept, share, tot, align):
+def _trade(S: np.ndarray, par: np.ndarray, x0_mean: np.ndarray, kept: np.ndarray,
+           share: np.ndarray, tot: np.ndarray, align: np.ndarray) -> None:
     """Trade moves one month at the month's old relations (:func:`sim.kernels.trade_target`,
     :func:`sim.kernels.trade_step`); runs with trade switched off keep their imports.
     ``kept``, ``share``: scratch ``(N, R)``; ``tot``: ``(R,)``; ``align``: ``(N, N, R)``."""
@@ -608,11 +647,16 @@ def _trade(S, par, x0_mean, kept, share, tot, align):
 
 
 @jit
-def _month(S, count, last, t, noise, u, prob, fired, x_out, imp_out,
-           par, fixed, x0_mean, relcap, gdp, consts, ints, dpar,
-           s_off, s_field, s_i, s_j, s_val, a_off, a_field, a_i, a_j, a_val,
-           lag_k, lag_i, lag_j, lag_v, lag_m):
-    """One month of every run of the batch (:func:`sim.engine.month`), then its record."""
+def _month(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, noise: np.ndarray,
+           u: np.ndarray, prob: np.ndarray, fired: np.ndarray, x_out: np.ndarray,
+           imp_out: np.ndarray, par: np.ndarray, fixed: np.ndarray, x0_mean: np.ndarray,
+           relcap: np.ndarray, gdp: np.ndarray, consts: np.ndarray, ints: np.ndarray,
+           dpar: np.ndarray, s_off: np.ndarray, s_field: np.ndarray, s_i: np.ndarray,
+           s_j: np.ndarray, s_val: np.ndarray, a_off: np.ndarray, a_field: np.ndarray,
+           a_i: np.ndarray, a_j: np.ndarray, a_val: np.ndarray, lag_k: np.ndarray,
+           lag_i: np.ndarray, lag_j: np.ndarray, lag_v: np.ndarray, lag_m: np.ndarray) -> None:
+    """One month of every run of the batch (:func:`sim.engine.month`); writes ``prob``,
+    ``fired`` ``(P, R)`` and the new ``x``, ``imports`` ``(N, N, R)``."""
     _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
             s_off, s_field, s_i, s_j, s_val, a_off, a_field, a_i, a_j, a_val,
             lag_k, lag_i, lag_j, lag_v, lag_m)
@@ -630,8 +674,23 @@ def _month(S, count, last, t, noise, u, prob, fired, x_out, imp_out,
                 z[i, j, r] = znew[i, j, r]
                 x[i, j, r] = vtanh(znew[i, j, r])
                 ties[i, j, r] *= decay[r]
+                x_out[i, j, r] = x[i, j, r]
+                imp_out[i, j, r] = imp[i, j, r]
+
+
+@jit
+def _record(xb: np.ndarray, ib: np.ndarray, pb: np.ndarray, fb: np.ndarray, months: int, t0: int,
+            x: np.ndarray, imports: np.ndarray, prob: np.ndarray, fired: np.ndarray) -> None:
+    """Copy ``months`` recorded months (``(B, N, N, R)``, ``(B, P, R)``) of months ``t0 ..``
+    into the trajectory rows (``(R, T+1, N, N)`` from month ``t0 + 1``, ``(R, T, P)``), run
+    by run."""
+    n, runs, p = xb.shape[1], xb.shape[3], pb.shape[1]
     for r in range(runs):
-        for i in range(n):
-            for j in range(n):
-                x_out[r, i, j] = x[i, j, r]
-                imp_out[r, i, j] = imp[i, j, r]
+        for m in range(months):
+            for i in range(n):
+                for j in range(n):
+                    x[r, t0 + 1 + m, i, j] = xb[m, i, j, r]
+                    imports[r, t0 + 1 + m, i, j] = ib[m, i, j, r]
+            for k in range(p):
+                prob[r, t0 + m, k] = pb[m, k, r]
+                fired[r, t0 + m, k] = fb[m, k, r]
