@@ -25,10 +25,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/ensemble.py
+	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/params.py
 
 bench-quick: setup
 	$(BIN)/python bench/ensemble.py --quick
+	$(BIN)/python bench/engine.py --quick
 	$(BIN)/python bench/params.py --quick
 
 docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration

@@ -8,9 +8,10 @@ whole design of parameter draws runs as one call; run ``k`` always gets row ``k`
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -104,6 +105,27 @@ def month(state: State, world: World, t: int, noise: np.ndarray, u: np.ndarray
     return prob, fired
 
 
+Backend = Literal["numpy", "numba"]
+BACKENDS: tuple[str, ...] = ("numpy", "numba")
+"""``numpy``: the reference (:func:`month`); ``numba``: the same month compiled and fused
+(:mod:`sim.numba_engine`; ``pip install sim[fast]``)."""
+
+
+class BackendError(ImportError):
+    """The numba backend was asked for and numba is not installed."""
+
+
+def numba_backend() -> Any:
+    """:mod:`sim.numba_engine`. Raises :class:`BackendError` (an ImportError) naming
+    ``pip install sim[fast]`` if numba is not installed."""
+    try:
+        return importlib.import_module("sim.numba_engine")
+    except ImportError as err:
+        raise BackendError(f"backend='numba' needs numba, which is not installed ({err}); "
+                           "install it with `pip install sim[fast]` or use "
+                           "backend='numpy'") from None
+
+
 def batch_size(world: World) -> int:
     """Runs advanced together: enough to amortise numpy's per-call cost, few enough that a
     batch's ``(R, N, N)`` arrays stay in the CPU cache (~300 kB each; 1041 runs of 6 states)."""
@@ -111,34 +133,43 @@ def batch_size(world: World) -> int:
 
 
 def simulate(world: World, seed: int, runs: np.ndarray | range | int,
-             batch: int | None = None, params: Params | Mapping[str, Any] | None = None
-             ) -> Trajectory:
+             batch: int | None = None, params: Params | Mapping[str, Any] | None = None,
+             backend: Backend = "numpy") -> Trajectory:
     """Run the runs ``runs`` (indices, or a count from 0) of master ``seed``.
 
     ``params``: parameter values (dotted names, :mod:`sim.params`) replacing the scenario's,
     each a scalar for every run or an array with one value per run (row ``k`` for ``runs[k]``),
-    or a :class:`~sim.params.Params`; None: the scenario's own. Raises
-    :class:`~sim.spec.ScenarioError` for unknown names or values out of range."""
+    or a :class:`~sim.params.Params`; None: the scenario's own. ``backend``: ``"numpy"`` (the
+    reference) or ``"numba"`` (the same numbers to rounding, faster). Raises
+    :class:`~sim.spec.ScenarioError` for unknown names or values out of range, ValueError for an
+    unknown backend and :class:`BackendError` for ``"numba"`` without numba installed."""
     runs = np.arange(runs) if isinstance(runs, int) else np.asarray(runs)
     par = None if params is None else resolve(world.spec, params, len(runs))
     traj = Trajectory.empty(world, seed, runs, par)
-    simulate_into(traj, 0, len(runs), batch)
+    simulate_into(traj, 0, len(runs), batch, backend)
     return traj
 
 
-def simulate_into(traj: Trajectory, lo: int, hi: int, batch: int | None = None) -> None:
+def simulate_into(traj: Trajectory, lo: int, hi: int, batch: int | None = None,
+                  backend: Backend = "numpy") -> None:
     """Fill rows ``lo .. hi-1`` of ``traj`` (runs ``traj.runs[lo:hi]`` of ``traj.seed``, with rows
-    ``lo .. hi-1`` of ``traj.params``), ``batch`` runs at a time (default :func:`batch_size`)."""
-    advance(traj.world, traj.seed, traj.runs, traj.params, traj, lo, hi, batch)
+    ``lo .. hi-1`` of ``traj.params``), ``batch`` runs at a time (default :func:`batch_size`),
+    with ``backend`` (errors as :func:`simulate`)."""
+    advance(traj.world, traj.seed, traj.runs, traj.params, traj, lo, hi, batch, backend)
 
 
 def advance(world: World, seed: int, runs: np.ndarray, params: Params | None,
-            recorder: Recorder, lo: int, hi: int, batch: int | None = None) -> None:
+            recorder: Recorder, lo: int, hi: int, batch: int | None = None,
+            backend: Backend = "numpy") -> None:
     """Run rows ``lo .. hi-1`` (runs ``runs[lo:hi]`` of master ``seed``, with those rows of
-    ``params``; None: the scenario's) ``batch`` runs at a time (default :func:`batch_size`),
-    handing the start and every month to ``recorder`` (:class:`Recorder`); nothing else is
-    kept. The many small matrix products run on one BLAS thread: more threads only spin on
-    them (results are the same)."""
+    ``params``; None: the scenario's) ``batch`` runs at a time (default :func:`batch_size`) on
+    ``backend``, handing the start and every month to ``recorder`` (:class:`Recorder`); nothing
+    else is kept. Raises ValueError for an unknown backend and :class:`BackendError` for
+    ``"numba"`` without numba. The many small matrix products run on one BLAS thread: more
+    threads only spin on them (results are the same)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    fast = numba_backend() if backend == "numba" else None
     default = Params.from_spec(world.spec) if params is None else None
     step = max(1, batch or batch_size(world))
     with threadpool_limits(1, user_api="blas"):
@@ -148,7 +179,28 @@ def advance(world: World, seed: int, runs: np.ndarray, params: Params | None,
             state = State.initial(world, rows.stop - rows.start, par)
             draws = Draws(seed, runs[rows], world.n, world.months)
             recorder.record(rows, -1, state.x, state.imports, None, None)
+            if fast is not None:
+                fast.Batch(world, state).run(draws, _block_sink(recorder, rows, fast))
+                continue
             for t in range(world.months):
                 noise, u = draws.month(t)
                 prob, fired = month(state, world, t, noise, u)
                 recorder.record(rows, t, state.x, state.imports, prob, fired)
+
+
+def _block_sink(recorder: Recorder, rows: slice, fast: Any) -> Any:
+    """How the numba backend hands a block of months (run-innermost ``(M, N, N, R)`` and
+    ``(M, P, R)`` buffers, :meth:`sim.numba_engine.Batch.run`) to ``recorder``: a
+    :class:`Trajectory`'s arrays are filled run by run by compiled code; any other recorder
+    gets each month as ``(R, N, N)`` and ``(R, P)`` views, as from the numpy backend."""
+    if isinstance(recorder, Trajectory):
+        out = (recorder.x[rows], recorder.imports[rows], recorder.prob[rows],
+               recorder.fired[rows])
+        return lambda t0, count, *block: fast.copy_block(*block, count, t0, *out)
+
+    def sink(t0: int, count: int, xb: np.ndarray, ib: np.ndarray, pb: np.ndarray,
+             fb: np.ndarray) -> None:
+        for m in range(count):
+            recorder.record(rows, t0 + m, xb[m].transpose(2, 0, 1), ib[m].transpose(2, 0, 1),
+                            pb[m].T, fb[m].T)
+    return sink

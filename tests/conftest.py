@@ -5,7 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from sim import params as pm
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -82,3 +85,28 @@ def baseline_child(write_scenario):
 @pytest.fixture
 def small(write_scenario) -> Path:
     return write_scenario(SMALL, "small.toml")
+
+
+def design(spec, runs: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """One value per run of every parameter of ``spec``: numbers drawn around the scenario's
+    value (inside the allowed range), switches mostly on; run 0 gets the exponents numpy
+    treats specially (threat exponent 2, trade elasticity 1 so that ``(1+τ)^-1``)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for name, p in pm.registry(spec).items():
+        v = pm.get(spec, name)
+        if p.kind == "switch":
+            out[name] = rng.random(runs) < 0.8
+            continue
+        half = 0.5 * (abs(v) + 0.1)
+        lo = max(p.lo + (1e-3 if p.lo_open else 0.0), v - half)
+        hi = min(p.hi, v + half)
+        if p.kind == "int":
+            out[name] = rng.integers(int(np.ceil(lo)), int(np.floor(hi)) + 1, runs)
+        else:
+            out[name] = rng.uniform(lo, hi, runs)
+    out["threat.power_exponent"][0] = 2.0
+    out["trade.elasticity_long_run"][0] = 1.0
+    out["trade.elasticity_one_year"] = np.minimum(out["trade.elasticity_one_year"],
+                                                  out["trade.elasticity_long_run"])
+    return out

@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import BASELINE, SCENARIOS
+from conftest import BASELINE, SCENARIOS, design
 
 from sim import params as pm
 from sim.cli import main
@@ -25,31 +25,6 @@ SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 FIELDS = ("x", "imports", "prob", "fired")
 IDENTITY = {"rule", "actor", "partner", "target", "watch", "ask", "instrument"}
 """Policy fields that say who decides what (not parameters); POLICY_KEYS is a subset."""
-
-
-def design(spec, runs: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """One value per run of every parameter of ``spec``: numbers drawn around the scenario's
-    value (inside the allowed range), switches mostly on; run 0 gets the exponents numpy
-    treats specially (threat exponent 2, trade elasticity 1 so that ``(1+τ)^-1``)."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, np.ndarray] = {}
-    for name, p in pm.registry(spec).items():
-        v = pm.get(spec, name)
-        if p.kind == "switch":
-            out[name] = rng.random(runs) < 0.8
-            continue
-        half = 0.5 * (abs(v) + 0.1)
-        lo = max(p.lo + (1e-3 if p.lo_open else 0.0), v - half)
-        hi = min(p.hi, v + half)
-        if p.kind == "int":
-            out[name] = rng.integers(int(np.ceil(lo)), int(np.floor(hi)) + 1, runs)
-        else:
-            out[name] = rng.uniform(lo, hi, runs)
-    out["threat.power_exponent"][0] = 2.0
-    out["trade.elasticity_long_run"][0] = 1.0
-    out["trade.elasticity_one_year"] = np.minimum(out["trade.elasticity_one_year"],
-                                                  out["trade.elasticity_long_run"])
-    return out
 
 
 def mesa_run(spec, seed: int, run: int, params: dict) -> dict[str, np.ndarray]:
