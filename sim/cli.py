@@ -60,6 +60,8 @@ def _parallel_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim.ensemble import ENGINES
+
     p = argparse.ArgumentParser(prog="sim", description="Scenario simulator of great-power "
                                 "alignment (USA, China, Russia and neighbours).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -81,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="output folder "
                    "(default outputs/<scenario name>)")
     r.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    r.add_argument("--engine", choices=("auto", "mesa", "batched"), default="auto",
-                   help="auto = Mesa for one run, batched for more (same results)")
+    r.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto = Mesa for one run, batched for more (same results); numba = "
+                        "the batched engine compiled (pip install sim[fast]; equal within "
+                        "1e-12)")
     r.add_argument("--no-figures", action="store_true", help="write tables only")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(r)
@@ -139,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default outputs/compare-<first>-vs-<second>, or "
                         "-vs-<number of others> for more than two)")
     c.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    c.add_argument("--engine", choices=("auto", "mesa", "batched"), default="auto",
-                   help="auto = Mesa for one run, batched for more (same results)")
+    c.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto = Mesa for one run, batched for more (same results); numba = "
+                        "the batched engine compiled (pip install sim[fast]; equal within "
+                        "1e-12)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(c)
 
@@ -243,9 +249,11 @@ def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
         print(too_big)
     if opts.stream or too_big:
         keep = store.folder / "runs.parquet" if opts.keep_runs else None
-        stats = stream(spec, design=design, progress=progress, keep_runs=keep, **parallel)
+        engine = "batched" if opts.engine == "auto" else opts.engine
+        stats = stream(spec, design=design, progress=progress, keep_runs=keep, engine=engine,
+                       **parallel)
         write_stats(stats, out, force=opts.force, figures=figures,
-                    settings={"engine": "batched", "stream": True, "keep_runs": keep})
+                    settings={"engine": engine, "stream": True, "keep_runs": keep})
         _report_stats(out, stats)
         return 0
     res = run(spec, design=design, engine=opts.engine, progress=progress, **parallel)
@@ -494,6 +502,17 @@ def _resolve_scenarios(args: argparse.Namespace) -> None:
             setattr(args, key, scenario_path(value))
 
 
+def _check_engine(args: argparse.Namespace) -> None:
+    """``--engine numba`` without numba installed: a UserError before anything runs."""
+    if getattr(args, "engine", None) == "numba":
+        from sim.engine import BackendError, numba_backend
+
+        try:
+            numba_backend()
+        except BackendError as err:
+            raise UserError(f"--engine numba: {err}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sim.resources import ResourceError
 
@@ -501,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to show how to resume
     try:
         _resolve_scenarios(args)
+        _check_engine(args)
         return COMMANDS[args.command](args)
     except (ScenarioError, OutputError, UserError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)

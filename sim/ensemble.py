@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from sim.engine import Trajectory, advance, batch_size, simulate, simulate_into
+from sim.engine import (
+    Backend,
+    Trajectory,
+    advance,
+    batch_size,
+    numba_backend,
+    simulate,
+    simulate_into,
+)
 from sim.metrics import BAND_QUANTILES
 from sim.params import Params, resolve
 from sim.world import World
@@ -31,7 +39,11 @@ from sim.world import World
 if TYPE_CHECKING:
     from sim.chunks import ChunkStore
 
-Engine = Literal["auto", "mesa", "batched"]
+Engine = Literal["auto", "mesa", "batched", "numba"]
+ENGINES: tuple[str, ...] = ("auto", "mesa", "batched", "numba")
+"""``batched``: the batched engine on numpy (the reference); ``numba``: the same engine on the
+compiled backend (:mod:`sim.numba_engine`, ``pip install sim[fast]``), equal to it within
+1e-12 with every decision the same, not bit for bit."""
 
 DASK_ENV = "SIM_DASK_SCHEDULER"
 """Environment variable read for the scheduler address when ``dask="env"``."""
@@ -50,7 +62,7 @@ def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
     return max(unit, -(-size // unit) * unit)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     """"forkserver" with ``sim`` preloaded where the platform has it (Linux, macOS): a worker
     starts in milliseconds instead of importing ``sim`` afresh; else "spawn"."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -60,13 +72,22 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched"]:
-    """``auto``: the Mesa model for a single run, the batched engine for more."""
+def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched", "numba"]:
+    """``auto``: the Mesa model for a single run, the batched engine for more. Raises
+    ValueError for an unknown engine and :class:`~sim.engine.BackendError` for ``numba``
+    without numba installed."""
     if engine == "auto":
         return "mesa" if runs == 1 else "batched"
-    if engine not in ("mesa", "batched"):
-        raise ValueError(f"engine must be auto, mesa or batched, not {engine!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "numba":
+        numba_backend()
     return engine
+
+
+def _backend(kind: str) -> Backend:
+    """The batched engine's backend for engine ``kind``."""
+    return "numba" if kind == "numba" else "numpy"
 
 
 def simulate_mesa(world: World, seed: int, runs: np.ndarray | range | int,
@@ -105,10 +126,11 @@ def _install_world(blob: bytes) -> None:
 
 def _simulate_chunk(kind: str, world: World, seed: int, ids: np.ndarray,
                     params: Params | None = None) -> Trajectory:
-    """Runs ``ids`` with the ``mesa`` or ``batched`` engine (``params``: those runs' rows)."""
+    """Runs ``ids`` with the ``mesa``, ``batched`` or ``numba`` engine (``params``: those runs'
+    rows)."""
     if kind == "mesa":
         return simulate_mesa(world, seed, ids, params)
-    return simulate(world, seed, ids, params=params)
+    return simulate(world, seed, ids, params=params, backend=_backend(kind))
 
 
 def _trajectory_task(world: World | None, seed: int, ids: np.ndarray, kind: str,
@@ -180,7 +202,7 @@ def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence
         for ids in chunks:
             yield task(world, seed, ids, *extra, params=_rows(params, ids))
         return
-    ctx = _context()
+    ctx = pool_context()
     blob = pickle.dumps(world)
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=ctx,
                              initializer=_install_world, initargs=(blob,)) as pool:
@@ -241,7 +263,8 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
                  draw: np.ndarray | None = None) -> Trajectory:
     """Runs ``0 .. runs-1`` of master ``seed``, in chunks, returned as one Trajectory.
 
-    ``engine``: ``auto`` (Mesa for one run, batched for more), ``mesa`` or ``batched``;
+    ``engine``: ``auto`` (Mesa for one run, batched for more), ``mesa``, ``batched`` or
+    ``numba`` (:data:`ENGINES`);
     ``chunk``: runs per task (default :data:`CHUNK`; Mesa: always one); ``progress``: a tqdm
     bar; ``workers``: local processes (``None``: every core); ``dask``: a Dask scheduler address
     (``tcp://host:8786``) or ``"env"`` to read it from ``$SIM_DASK_SCHEDULER`` (its workers need
@@ -251,7 +274,7 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     an array of ``runs`` values: run ``i`` always gets row ``i``, whatever the chunks or workers.
     ``draw``: the parameter draw of each run, ``(runs,)`` (kept as ``Trajectory.draw``; default
     all 0: :mod:`sim.uncertainty`). Results do not depend on chunks, workers or resuming.
-    Workers are forked from a forkserver that has imported ``sim`` once (:func:`_context`); as
+    Workers are forked from a forkserver that has imported ``sim`` once (:func:`pool_context`); as
     with "spawn", the main module is imported in each worker, so a script using
     ``workers > 1`` must call this under ``if __name__ == "__main__":``.
     """
@@ -288,10 +311,10 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
 
     nworkers = min(nworkers, max(1, len(todo)))  # no more processes than chunks
     with _bar(world, runs, kind, progress, nworkers, address, finished) as bar:
-        if kind == "batched" and address is None and (nworkers <= 1 or len(todo) <= 1):
+        if kind != "mesa" and address is None and (nworkers <= 1 or len(todo) <= 1):
             for i in todo:  # in place: no copy
                 lo, hi = int(chunks[i][0]), int(chunks[i][-1]) + 1
-                simulate_into(traj, lo, hi)
+                simulate_into(traj, lo, hi, backend=_backend(kind))
                 keep(i, lo, hi)
                 bar.update(hi - lo)
             return traj
@@ -442,7 +465,7 @@ def _stats_task(world: World | None, seed: int, ids: np.ndarray, kind: str, bloc
         traj = Trajectory.empty(world, seed, ids, params) if keep else None
         batch = block * max(1, batch_size(world) // block)
         advance(world, seed, np.asarray(ids), params, _Tee(stats, traj) if keep else stats,
-                0, len(ids), batch)
+                0, len(ids), batch, _backend(kind))
     return (*stats.result(), _runs_table(traj) if keep else None)
 
 
@@ -693,5 +716,6 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         keep_runs=None if keep_runs is None else str(keep_runs), draw=draw)
 
 
-__all__ = ["DASK_ENV", "STATS_BLOCK", "Engine", "EnsembleStats", "pick_engine",
+__all__ = ["DASK_ENV", "ENGINES", "STATS_BLOCK", "Engine", "EnsembleStats", "pick_engine",
+           "pool_context",
            "resolve_workers", "run_ensemble", "run_stats", "simulate_mesa"]

@@ -99,3 +99,44 @@ def test_unknown_backend_is_an_error():
     world = World.from_spec(load_scenario(SCENARIOS / "baseline.toml"))
     with pytest.raises(ValueError, match="backend must be one of"):
         simulate(world, 0, 1, backend="fortran")
+
+
+def test_numba_engine_through_ensembles_streams_and_workers():
+    """``engine="numba"`` reaches the backend from run_ensemble (in place and in workers) and
+    from the streamed statistics: the same numbers as the numpy engine within 1e-12."""
+    from sim.ensemble import run_ensemble, run_stats
+
+    world = World.from_spec(load_scenario(SCENARIOS / "baseline.toml"))
+    ref = run_ensemble(world, 4, 300, engine="batched", progress=False)
+    for workers in (1, 2):
+        fast = run_ensemble(world, 4, 300, engine="numba", chunk=100, workers=workers,
+                            progress=False)
+        assert_same(fast, ref, f"run_ensemble workers={workers}")
+    s_ref = run_stats(world, 4, 500, engine="batched")
+    s_fast = run_stats(world, 4, 500, engine="numba", workers=2, chunk=250)
+    for f in ("relation_mean", "relation_sd", "prob_mean"):
+        assert np.abs(getattr(s_fast, f) - getattr(s_ref, f)).max() <= 1e-11, f
+    assert np.array_equal(s_fast.fired_share, s_ref.fired_share)
+
+
+def test_numba_engine_in_the_explorations():
+    from sim.explore.runner import outcome_values
+
+    world = World.from_spec(load_scenario(SCENARIOS / "baseline.toml"))
+    args = (world, 2, np.arange(40), None, ["relation:USA-CHN", "relation:CHN-RUS"], [12, 72])
+    ref = outcome_values(*args)
+    fast = outcome_values(*args, engine="numba")
+    assert np.abs(fast - ref).max() <= TOL and np.ptp(ref[:, 0, 1]) > 0
+    with pytest.raises(ValueError, match="batched or numba"):
+        outcome_values(*args, engine="mesa")
+
+
+def test_cli_engine_numba_without_numba_is_bad_input(monkeypatch, tmp_path, capsys):
+    from sim.cli import main
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "sim.numba_engine")
+    out = tmp_path / "out"
+    code = main(["run", "baseline", "--engine", "numba", "--runs", "4", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "pip install sim[fast]" in capsys.readouterr().err

@@ -49,7 +49,12 @@ def test_informative_observation_moves_the_particles_to_the_truth_deterministica
     before = abs(usa_chn(prior, 2015).mean() - truth)
     after = abs(usa_chn(a.traj, 2015).mean() - truth)
     assert after < 0.5 * before
-    assert a.ess[-1] < 100 and a.resampled[-1]
+    # the ESS is that of the prior particles weighted by the observation (no resampling before
+    # 2015: the 2014 likelihood is flat), well below the 200 an uninformative one leaves
+    w = np.exp(loglik(prior, 2015, None) - loglik(prior, 2015, None).max())
+    assert a.ess[0] == pytest.approx(200) and not a.resampled[0]
+    assert a.ess[-1] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), rel=1e-9)
+    assert a.ess[-1] < 0.75 * 200 and a.resampled[-1]
 
 
 def test_resampling_keeps_parameters_and_theta_with_their_particles(world):

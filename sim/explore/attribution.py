@@ -198,7 +198,7 @@ def attribute(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | Non
               dates: Sequence[str] | str | None = None, draws: int | None = 50,
               runs_per_draw: int | None = 4, seed: int | None = None, events: bool = True,
               policies: bool = True, fixed_params: bool = False, workers: int | None = 1,
-              progress: bool = False) -> Attribution:
+              progress: bool = False, engine: str = "batched") -> Attribution:
     """Attribution of ``outcomes`` (default: the triangle's relations) at ``dates`` (default:
     the horizon) to each scheduled event and policy (module docstring). The design is
     :func:`sim.uncertainty.make_design` (``draws`` × ``runs_per_draw``; ``fixed_params``: the
@@ -219,7 +219,7 @@ def attribute(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | Non
 
     def run(s: ScenarioSpec, desc: str) -> np.ndarray:
         return outcome_values(World.from_spec(s), design.seed, streams, design.params_for(s),
-                              names, steps, workers, progress, desc)
+                              names, steps, workers, progress, desc, engine=engine)
 
     full = run(spec, spec.scenario.name)
     todo = variants(spec, events, policies)

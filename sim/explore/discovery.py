@@ -305,7 +305,8 @@ def evaluate_condition(groups: list[list[Clause]], values: dict[tuple[str, int],
 def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
              runs_per_draw: int = 1, seed: int | None = None, density: float = 0.8,
              peel_alpha: float = 0.05, mass_min: float = 0.05, workers: int | None = 1,
-             progress: bool = False, events: bool = False) -> Discovery:
+             progress: bool = False, events: bool = False, engine: str = "batched"
+             ) -> Discovery:
     """PRIM and CART over the scenario's parameter draws for condition ``where`` (module
     docstring); ``events``: also over each scheduled event's switch and scale (module
     docstring, **Events**). Raises :class:`UserError` for a scenario with no
@@ -332,7 +333,7 @@ def discover(scenario: str | Path | ScenarioSpec, where: str, draws: int = 500,
     names = sorted({n for n, _ in clauses})
     steps = sorted({s for _, s in clauses})
     vals = outcome_values(worlds, design.seed, np.arange(design.runs), design.params_for(spec),
-                          names, steps, workers, progress, group=group)
+                          names, steps, workers, progress, group=group, engine=engine)
     y = evaluate_condition(groups, {(n, s): vals[:, names.index(n), steps.index(s)]
                                     for n, s in clauses})
     text = condition_text(groups)

@@ -11,14 +11,13 @@ must be compared with each other the same streams (the points of one Morris traj
 run ``i`` of two scenarios: their differences are then paired (common random numbers), and the
 model's own noise enters through the replicates. :func:`grouped_streams` is the rule.
 
-With ``workers > 1`` the chunks run in "spawn" worker processes (one World is sent once per
-worker; with several Worlds, one per scheduled-event configuration, each chunk carries its own);
-results are the same floats in any case.
+With ``workers > 1`` the chunks run in worker processes (:func:`sim.ensemble.pool_context`;
+one World is sent once per worker; with several Worlds, one per scheduled-event configuration,
+each chunk carries its own); results are the same floats in any case.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 from collections.abc import Sequence
@@ -28,7 +27,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sim import outcomes as oc
-from sim.engine import simulate
+from sim.engine import Backend, simulate
+from sim.ensemble import pool_context
 from sim.params import Params
 from sim.world import World
 
@@ -63,22 +63,28 @@ def _install(blob: bytes) -> None:
 
 
 def _task(world: World | None, seed: int, streams: np.ndarray, names: list[str],
-          steps: np.ndarray, params: Params | None) -> np.ndarray:
+          steps: np.ndarray, params: Params | None, backend: Backend = "numpy") -> np.ndarray:
     """One chunk: ``(n, O, S)`` outcome values of runs ``streams`` with ``params``' rows."""
     world = world or _WORLD
-    traj = simulate(world, seed, streams, params=params)
+    traj = simulate(world, seed, streams, params=params, backend=backend)
     return np.stack([oc.parse(n).values(traj, steps) for n in names], axis=1).astype(float)
 
 
 def outcome_values(world: World | Sequence[World], seed: int, streams: np.ndarray,
                    params: Params | None, names: Sequence[str], steps: Sequence[int],
                    workers: int | None = 1, progress: bool = False, desc: str = "",
-                   group: np.ndarray | None = None) -> np.ndarray:
+                   group: np.ndarray | None = None, engine: str = "batched") -> np.ndarray:
     """``(R, O, S)`` values of outcomes ``names`` at step indices ``steps`` for ``R =
     len(streams)`` runs: position ``p`` uses run ``streams[p]``'s random streams and row ``p``
     of ``params`` (None: the scenario's values). ``world``: one World, or several with
     ``group`` ``(R,)`` giving the World of each position (a World depends on the scheduled
-    events; runs of one World are batched). ``workers``: processes (None: every core)."""
+    events; runs of one World are batched). ``workers``: processes (None: every core).
+    ``engine``: ``batched`` (numpy, the reference) or ``numba`` (:data:`sim.ensemble.ENGINES`;
+    equal within 1e-12). Raises ValueError for another engine and
+    :class:`~sim.engine.BackendError` for ``numba`` without numba."""
+    if engine not in ("batched", "numba"):
+        raise ValueError(f"engine must be batched or numba, not {engine!r}")
+    backend: Backend = "numba" if engine == "numba" else "numpy"
     streams = np.asarray(streams, dtype=np.int64)
     steps = np.asarray(steps, dtype=int)
     names = [str(n) for n in names]
@@ -101,15 +107,16 @@ def outcome_values(world: World | Sequence[World], seed: int, streams: np.ndarra
     with bar:
         if nworkers <= 1:
             for g, pos in cuts:
-                out[pos] = _task(worlds[g], seed, streams[pos], names, steps, rows(pos))
+                out[pos] = _task(worlds[g], seed, streams[pos], names, steps, rows(pos),
+                                 backend)
                 bar.update(len(pos))
             return out
-        ctx = multiprocessing.get_context("spawn")
+        ctx = pool_context()
         one = len(worlds) == 1  # sent once per worker; else each chunk carries its World
         with ProcessPoolExecutor(nworkers, mp_context=ctx, initializer=_install,
                                  initargs=(pickle.dumps(worlds[0] if one else None),)) as pool:
             futures = [pool.submit(_task, None if one else worlds[g], seed, streams[pos],
-                                   names, steps, rows(pos)) for g, pos in cuts]
+                                   names, steps, rows(pos), backend) for g, pos in cuts]
             for (_, pos), fut in zip(cuts, futures, strict=True):
                 out[pos] = fut.result()
                 bar.update(len(pos))

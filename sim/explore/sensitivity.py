@@ -191,7 +191,7 @@ def _pairing_notes(specs: list[ScenarioSpec], worlds: list[World]) -> list[str]:
 
 def _values(specs: list[ScenarioSpec], worlds: list[World], sp: Space, unit: np.ndarray,
             group: int, reps: int, seed: int, names: list[str], labels: list[str],
-            workers: int | None, progress: bool) -> np.ndarray:
+            workers: int | None, progress: bool, engine: str = "batched") -> np.ndarray:
     """``(points, reps, O, S)`` values (or paired effects with a second scenario)."""
     rows = len(unit)
     streams = grouped_streams(rows, group, reps)
@@ -200,7 +200,8 @@ def _values(specs: list[ScenarioSpec], worlds: list[World], sp: Space, unit: np.
     for spec, world in zip(specs, worlds, strict=True):
         par = sp.params(unit, spec).take(take)
         steps = common.dates_of(world, labels)[1]
-        got.append(outcome_values(world, seed, streams, par, names, steps, workers, progress))
+        got.append(outcome_values(world, seed, streams, par, names, steps, workers, progress,
+                                  engine=engine))
     y = got[0] if len(got) == 1 else got[1] - got[0]
     return y.reshape(rows, reps, len(names), len(labels))
 
@@ -239,7 +240,7 @@ def morris(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None =
            dates: Sequence[str] | str | None = None, vs: str | Path | ScenarioSpec | None = None,
            r: int = 20, reps: int = 2, seed: int | None = None, which: Which = "all",
            params: Sequence[str] | None = None, workers: int | None = 1,
-           progress: bool = False) -> Sensitivity:
+           progress: bool = False, engine: str = "batched") -> Sensitivity:
     """Morris screening of ``outcomes`` (default: the triangle's relations) at ``dates``
     (default: the horizon) over the scenario's factors (``which``; ``params``: only these),
     ``r`` trajectories × ``reps`` replicates; with ``vs`` the paired effect ``vs − scenario``.
@@ -256,7 +257,7 @@ def morris(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None =
     problem = _problem(sp)
     unit = morris_sample.sample(problem, r, num_levels=LEVELS, seed=seed)
     y = _values(specs, worlds, sp, unit, len(sp) + 1, reps, seed, names, labels, workers,
-                progress)
+                progress, engine)
     mean = y.mean(axis=1)
     quantity = "level" if len(specs) == 1 else f"effect of {specs[1].scenario.name}"
     rows = []
@@ -299,7 +300,8 @@ def sobol(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None = 
           dates: Sequence[str] | str | None = None, vs: str | Path | ScenarioSpec | None = None,
           n: int = 256, reps: int = 4, params: Sequence[str] | None = None, top: int = 12,
           screen_r: int = 10, seed: int | None = None, which: Which = "all",
-          workers: int | None = 1, progress: bool = False) -> Sensitivity:
+          workers: int | None = 1, progress: bool = False, engine: str = "batched"
+          ) -> Sensitivity:
     """Sobol indices of ``outcomes`` at ``dates`` (defaults as :func:`morris`) over ``params``
     or, if none are named, the ``top`` factors of a Morris screen (``screen_r`` trajectories,
     one replicate); ``n`` base samples (a power of 2, at least 16) × ``reps`` replicates; with
@@ -321,13 +323,14 @@ def sobol(scenario: str | Path | ScenarioSpec, outcomes: Sequence[str] | None = 
     else:
         screened = morris(specs[0], names, labels, specs[1] if vs is not None else None,
                           r=screen_r, reps=1, seed=seed, which=which, workers=workers,
-                          progress=progress)
+                          progress=progress, engine=engine)
         sp = full.subset(screen(screened, top))
     problem = _problem(sp)
     unit = _quiet(sobol_sample.sample, problem, n, calc_second_order=False, scramble=True,
                   seed=seed)
     g = len(sp) + 2
-    y = _values(specs, worlds, sp, unit, g, reps, seed, names, labels, workers, progress)
+    y = _values(specs, worlds, sp, unit, g, reps, seed, names, labels, workers, progress,
+                engine)
     mean = y.mean(axis=1)
     quantity = "level" if len(specs) == 1 else f"effect of {specs[1].scenario.name}"
     rows, conv = [], []
