@@ -87,9 +87,11 @@ def month_only(world: World, runs: int, backend: str, draws: list) -> Callable[[
     def go() -> None:
         state = State.initial(world, runs)
         if backend == "numba":
-            from sim.numba_engine import Batch
+            from sim import numba_engine as ne
 
-            Batch(world, state).run(Drawn(draws), traj.x, traj.imports, traj.prob, traj.fired)
+            out = (traj.x, traj.imports, traj.prob, traj.fired)
+            ne.Batch(world, state).run(
+                Drawn(draws), lambda t0, count, *block: ne.copy_block(*block, count, t0, *out))
             return
         for t, (noise, u) in enumerate(draws):
             traj.prob[:, t], traj.fired[:, t] = month(state, world, t, noise, u)
@@ -144,7 +146,7 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
                       batch.lag_j, batch.lag_v, batch.lag_m)
             spent["month"] += time.process_time() - c
             c = time.process_time()
-            ne._record(x, imp, prob, fired, 1, t, traj.x, traj.imports, traj.prob, traj.fired)
+            ne.copy_block(x, imp, prob, fired, 1, t, traj.x, traj.imports, traj.prob, traj.fired)
             spent["record"] += time.process_time() - c
         spent["rest"] = spent["month"] - sum(spent[k] for k in (
             "decisions_and_events", "anchor", "relations", "trade"))
