@@ -181,8 +181,8 @@ def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence
              extra: tuple[Any, ...], workers: int, dask: str | None,
              params: Params | None = None) -> Iterator[Any]:
     """``task(world, seed, ids, *extra, params=rows)`` for every chunk, yielded in chunk order:
-    here with one worker, in a process pool with several (:func:`_context`; the World sent once per
-    worker), or on the Dask scheduler ``dask`` (the World scattered once); ``rows`` are the
+    here with one worker, in a process pool with several (:func:`pool_context`; the World sent
+    once per worker), or on the Dask scheduler ``dask`` (the World scattered once); ``rows`` are the
     chunk's rows of ``params`` (only they travel). At most ``2 · workers`` chunks are in
     flight, so memory stays bounded however many chunks there are."""
     if not chunks:
