@@ -137,7 +137,8 @@ def text(args, model, lev, eff, att, dis, figs, bench) -> str:
         "Three commands ask what users of exploratory modelling tools ask of a model, built on "
         "the parameter registry (`sim params`), the outcome registry (`relation:USA-CHN`, "
         "`trade:USA-CHN`, `decision:CHN:pipeline`, ...) and the batched engine with per-run "
-        "parameters. Each writes a folder as `sim run` does (atomic, manifest, refuses a "
+        "parameters (`--engine numba` runs the compiled backend, `pip install -e .[fast]`, "
+        "equal within 1e-12). Each writes a folder as `sim run` does (atomic, manifest, refuses a "
         "non-empty folder without `--force`, progress bar) with tidy CSV, `summary.md` and "
         "figures; the Python API (`sim.explore`) returns the same tables as DataFrames and the "
         "figures as matplotlib Figures.",
