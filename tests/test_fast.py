@@ -140,3 +140,16 @@ def test_cli_engine_numba_without_numba_is_bad_input(monkeypatch, tmp_path, caps
     code = main(["run", "baseline", "--engine", "numba", "--runs", "4", "--out", str(out)])
     assert code == 2 and not out.exists()
     assert "pip install sim[fast]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["baseline", "tariff_escalation"])
+def test_numba_runs_do_not_depend_on_their_batch(name):
+    """Within the numba engine a run is the same bits whatever batch it runs in (lanes are
+    independent), so chunks and workers cannot change its results."""
+    world = World.from_spec(load_scenario(SCENARIOS / f"{name}.toml"))
+    whole = simulate(world, 7, 37, batch=37, backend="numba")
+    small = simulate(world, 7, 37, batch=5, backend="numba")
+    tail = simulate(world, 7, np.arange(20, 37), backend="numba")
+    for f in ("x", "imports", "prob", "fired"):
+        assert np.array_equal(getattr(whole, f), getattr(small, f)), f
+        assert np.array_equal(getattr(whole, f)[20:], getattr(tail, f)), f
