@@ -44,6 +44,8 @@ ENGINES: tuple[str, ...] = ("auto", "mesa", "batched", "numba")
 """``batched``: the batched engine on numpy (the reference); ``numba``: the same engine on the
 compiled backend (:mod:`sim.numba_engine`, ``pip install sim[fast]``), equal to it within
 1e-12 with every decision the same, not bit for bit."""
+BATCHED_ENGINES: tuple[str, ...] = ("batched", "numba")
+"""The engines that run the batched engine (its numpy or numba backend)."""
 
 DASK_ENV = "SIM_DASK_SCHEDULER"
 """Environment variable read for the scheduler address when ``dask="env"``."""
@@ -85,8 +87,8 @@ def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched", "numba"
     return engine
 
 
-def _backend(kind: str) -> Backend:
-    """The batched engine's backend for engine ``kind``."""
+def backend_of(kind: str) -> Backend:
+    """The batched engine's backend for engine ``kind`` (one of :data:`BATCHED_ENGINES`)."""
     return "numba" if kind == "numba" else "numpy"
 
 
@@ -130,7 +132,7 @@ def _simulate_chunk(kind: str, world: World, seed: int, ids: np.ndarray,
     rows)."""
     if kind == "mesa":
         return simulate_mesa(world, seed, ids, params)
-    return simulate(world, seed, ids, params=params, backend=_backend(kind))
+    return simulate(world, seed, ids, params=params, backend=backend_of(kind))
 
 
 def _trajectory_task(world: World | None, seed: int, ids: np.ndarray, kind: str,
@@ -314,7 +316,7 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
         if kind != "mesa" and address is None and (nworkers <= 1 or len(todo) <= 1):
             for i in todo:  # in place: no copy
                 lo, hi = int(chunks[i][0]), int(chunks[i][-1]) + 1
-                simulate_into(traj, lo, hi, backend=_backend(kind))
+                simulate_into(traj, lo, hi, backend=backend_of(kind))
                 keep(i, lo, hi)
                 bar.update(hi - lo)
             return traj
@@ -465,7 +467,7 @@ def _stats_task(world: World | None, seed: int, ids: np.ndarray, kind: str, bloc
         traj = Trajectory.empty(world, seed, ids, params) if keep else None
         batch = block * max(1, batch_size(world) // block)
         advance(world, seed, np.asarray(ids), params, _Tee(stats, traj) if keep else stats,
-                0, len(ids), batch, _backend(kind))
+                0, len(ids), batch, backend_of(kind))
     return (*stats.result(), _runs_table(traj) if keep else None)
 
 
@@ -716,6 +718,6 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         keep_runs=None if keep_runs is None else str(keep_runs), draw=draw)
 
 
-__all__ = ["DASK_ENV", "ENGINES", "STATS_BLOCK", "Engine", "EnsembleStats", "pick_engine",
-           "pool_context",
-           "resolve_workers", "run_ensemble", "run_stats", "simulate_mesa"]
+__all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "Engine", "EnsembleStats",
+           "backend_of", "pick_engine", "pool_context", "resolve_workers",
+           "run_ensemble", "run_stats", "simulate_mesa"]

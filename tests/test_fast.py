@@ -127,7 +127,7 @@ def test_numba_engine_in_the_explorations():
     ref = outcome_values(*args)
     fast = outcome_values(*args, engine="numba")
     assert np.abs(fast - ref).max() <= TOL and np.ptp(ref[:, 0, 1]) > 0
-    with pytest.raises(ValueError, match="batched or numba"):
+    with pytest.raises(ValueError, match="one of batched, numba"):
         outcome_values(*args, engine="mesa")
 
 

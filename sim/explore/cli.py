@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.ensemble import BATCHED_ENGINES
 from sim.output import check_target, claim
 
 
@@ -31,7 +32,7 @@ def _common(p: argparse.ArgumentParser, seed: Callable[[str], int], positive: An
                    help="local worker processes (default: all cores)")
     p.add_argument("--no-figures", action="store_true", help="write tables only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--engine", choices=("batched", "numba"), default="batched",
+    p.add_argument("--engine", choices=BATCHED_ENGINES, default="batched",
                    help="batched = numpy (the reference); numba = compiled "
                         "(pip install sim[fast]; equal within 1e-12)")
 

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from sim import outcomes as oc
 from sim.engine import Backend, simulate
-from sim.ensemble import pool_context
+from sim.ensemble import BATCHED_ENGINES, backend_of, pool_context
 from sim.params import Params
 from sim.world import World
 
@@ -82,9 +82,9 @@ def outcome_values(world: World | Sequence[World], seed: int, streams: np.ndarra
     ``engine``: ``batched`` (numpy, the reference) or ``numba`` (:data:`sim.ensemble.ENGINES`;
     equal within 1e-12). Raises ValueError for another engine and
     :class:`~sim.engine.BackendError` for ``numba`` without numba."""
-    if engine not in ("batched", "numba"):
-        raise ValueError(f"engine must be batched or numba, not {engine!r}")
-    backend: Backend = "numba" if engine == "numba" else "numpy"
+    if engine not in BATCHED_ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(BATCHED_ENGINES)}, not {engine!r}")
+    backend: Backend = backend_of(engine)
     streams = np.asarray(streams, dtype=np.int64)
     steps = np.asarray(steps, dtype=int)
     names = [str(n) for n in names]
