@@ -10,12 +10,15 @@ wall-clock alongside. Three figures per backend:
 
 - ``simulate``: :func:`sim.engine.simulate` as a user calls it (random numbers, the month,
   the ``(R, T+1, N, N)`` record);
-- ``month``: the month alone, random numbers drawn beforehand (what the backend itself costs);
-- for numba, ``profile``: µs per run-step of each part of its month (decisions and events,
-  anchor, relations, trade, the rest: tanh and ties; ``month`` is their sum), of copying one
-  month's record into the trajectory alone (``record``; :meth:`sim.numba_engine.Batch.run`
-  copies blocks of months, which costs less) and of drawing the random numbers
-  (:class:`sim.seeds.Draws`).
+- ``month``: the month alone into the trajectory (what the backend itself costs); numpy's
+  random numbers drawn beforehand, numba's drawn in its kernel as always (part of its month);
+- for numba, ``profile``: µs per run-step of each part of its month (random numbers, decisions
+  and events, anchor, relations, trade, the rest: tanh and ties; ``month`` is their sum), of
+  the kernel's Philox words alone (``philox``, part of ``random_numbers``; the rest of it is the
+  normal transform), of copying one month's record into the trajectory alone (``record``;
+  :meth:`sim.numba_engine.Batch.run` copies blocks of months, which costs less) and of the same
+  numbers drawn in numpy (``numpy_draws``: :class:`sim.seeds.Draws`, what the numpy backend
+  pays).
 
 Targets (issue 12; benchmark, not tests): numba ≥ 2,000,000 run-steps/s, numpy ≥ 400,000.
 Writes ``bench/engine_results.json`` with the machine record of bench/ensemble.py.
@@ -41,7 +44,7 @@ from ensemble import BASELINE, machine  # noqa: E402  (bench/ensemble.py)
 
 from sim.engine import Trajectory, month, simulate  # noqa: E402
 from sim.kernels import State  # noqa: E402
-from sim.seeds import Draws  # noqa: E402
+from sim.seeds import DECIDE, NOISE, Draws, key  # noqa: E402
 from sim.spec import load_scenario  # noqa: E402
 from sim.world import World  # noqa: E402
 
@@ -69,19 +72,9 @@ def drawn(world: World, runs: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [tuple(a.copy() for a in d.month(t)) for t in range(world.months)]
 
 
-class Drawn:
-    """Random numbers drawn beforehand, served like :class:`sim.seeds.Draws`."""
-
-    def __init__(self, months: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        self.months = months
-
-    def month(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.months[t]
-
-
 def month_only(world: World, runs: int, backend: str, draws: list) -> Callable[[], None]:
-    """One batch of ``runs`` runs through every month into a trajectory, random numbers
-    given."""
+    """One batch of ``runs`` runs through every month into a trajectory, numpy's random numbers
+    given (``draws``), numba's drawn in its kernel."""
     traj = Trajectory.empty(world, SEED, np.arange(runs))
 
     def go() -> None:
@@ -91,7 +84,8 @@ def month_only(world: World, runs: int, backend: str, draws: list) -> Callable[[
 
             out = (traj.x, traj.imports, traj.prob, traj.fired)
             ne.Batch(world, state).run(
-                Drawn(draws), lambda t0, count, *block: ne.copy_block(*block, count, t0, *out))
+                key(SEED), np.arange(runs),
+                lambda t0, count, *block: ne.copy_block(*block, count, t0, *out))
             return
         for t, (noise, u) in enumerate(draws):
             traj.prob[:, t], traj.fired[:, t] = month(state, world, t, noise, u)
@@ -107,16 +101,20 @@ def part(spent: dict[str, float], name: str, fn: Callable[..., Any], *args: Any)
     spent[name] += time.process_time() - c
 
 
-def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[str, float]:
+def profile_numba(world: World, runs: int, repeats: int) -> dict[str, float]:
     """µs per run-step of each part of the numba month (medians of ``repeats`` timings of all
-    months), and of drawing the random numbers."""
+    months), and of drawing the same random numbers in numpy."""
     from sim import numba_engine as ne
 
     n = world.n
     parts: dict[str, list[float]] = {k: [] for k in (
-        "decisions_and_events", "anchor", "relations", "trade", "rest", "month", "record")}
+        "random_numbers", "philox", "decisions_and_events", "anchor", "relations", "trade",
+        "rest", "month", "record")}
     p = len(world.decisions)
     traj = Trajectory.empty(world, SEED, np.arange(runs))
+    k, ids = key(SEED), np.arange(runs, dtype=np.uint64)
+    raw = np.empty((max(n * n, p), runs), dtype=np.uint64)
+    noise, u = np.empty((n, n, runs)), np.empty((p, runs))
     for _ in range(repeats):
         batch = ne.Batch(world, State.initial(world, runs))
         ints, dpar = batch.decisions
@@ -126,8 +124,11 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
         target, znew = np.empty((n, n, runs)), np.empty((n, n, runs))
         thr, acc = np.empty((n, n, runs)), np.empty(runs)
         spent = dict.fromkeys(parts, 0.0)
-        for t, (noise, u) in enumerate(draws):
+        for t in range(world.months):
             S0, count0, last0 = batch.S.copy(), batch.count.copy(), batch.last.copy()
+            part(spent, "philox", ne.bits, k, ids, t, NOISE, raw[:n * n])
+            part(spent, "philox", ne.bits, k, ids, t, DECIDE, raw[:p])
+            part(spent, "random_numbers", ne.draw_month, k, ids, t, batch.par, raw, noise, u)
             part(spent, "decisions_and_events", ne._decide, batch.S, batch.count, batch.last, t, u,
                  prob[0], fired[0], batch.par, world.gdp, ints, dpar, s.offset, s.field, s.i,
                  s.j, s.value, a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
@@ -139,7 +140,7 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
                  acc, thr)
             batch.S[:], batch.count[:], batch.last[:] = S0, count0, last0
             c = time.process_time()
-            ne._month(batch.S, batch.count, batch.last, t, noise, u, prob[0], fired[0], x[0],
+            ne._month(batch.S, batch.count, batch.last, t, k, ids, prob[0], fired[0], x[0],
                       imp[0], batch.par, batch.fixed, batch.x0_mean, batch.relcap, world.gdp,
                       batch.consts, ints, dpar, s.offset, s.field, s.i, s.j, s.value,
                       a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
@@ -148,12 +149,12 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
             c = time.process_time()
             ne.copy_block(x, imp, prob, fired, 1, t, traj.x, traj.imports, traj.prob, traj.fired)
             spent["record"] += time.process_time() - c
-        spent["rest"] = spent["month"] - sum(spent[k] for k in (
-            "decisions_and_events", "anchor", "relations", "trade"))
-        for k, v in spent.items():
-            parts[k].append(v)
+        spent["rest"] = spent["month"] - sum(spent[name] for name in (
+            "random_numbers", "decisions_and_events", "anchor", "relations", "trade"))
+        for name, v in spent.items():
+            parts[name].append(v)
     steps = runs * world.months
-    out = {k: statistics.median(v) / steps * 1e6 for k, v in parts.items()}
+    out = {name: statistics.median(v) / steps * 1e6 for name, v in parts.items()}
     draw = []
     for _ in range(repeats):
         c = time.process_time()
@@ -161,7 +162,7 @@ def profile_numba(world: World, runs: int, draws: list, repeats: int) -> dict[st
         for t in range(world.months):
             d.month(t)
         draw.append(time.process_time() - c)
-    out["random_numbers"] = statistics.median(draw) / steps * 1e6
+    out["numpy_draws"] = statistics.median(draw) / steps * 1e6
     return out
 
 
@@ -183,11 +184,11 @@ def main(argv: list[str] | None = None) -> dict:
             "simulate": median_rate(lambda b=backend: simulate(world, SEED, runs, backend=b),
                                     steps, repeats),
             "month": median_rate(month_only(world, runs, backend, draws), steps, repeats)}
-    res["numba"]["profile_us_per_runstep"] = profile_numba(world, runs, draws, repeats)
+    res["numba"]["profile_us_per_runstep"] = profile_numba(world, runs, repeats)
     res["machine"] = mach
     res["note"] = ("run-steps/s per CPU second, one process, one core (BLAS on one thread); "
                    "imports and numba's compilation excluded; medians of the repeats. "
-                   "'month': random numbers drawn beforehand.")
+                   "'month': numpy's random numbers drawn beforehand, numba's in its kernel.")
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print_table(res)
     return res

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from sim.kernels import State, begin_month, evolve
 from sim.params import Params, resolve
 from sim.policies import act, probability
-from sim.seeds import Draws
+from sim.seeds import Draws, key
 from sim.world import World
 
 
@@ -172,16 +172,18 @@ def advance(world: World, seed: int, runs: np.ndarray, params: Params | None,
     fast = numba_backend() if backend == "numba" else None
     default = Params.from_spec(world.spec) if params is None else None
     step = max(1, batch or batch_size(world))
+    philox_key = key(seed)
     with threadpool_limits(1, user_api="blas"):
         for start in range(lo, hi, step):
             rows = slice(start, min(hi, start + step))
             par = default if params is None else params.take(rows)
             state = State.initial(world, rows.stop - rows.start, par)
-            draws = Draws(seed, runs[rows], world.n, world.months)
             recorder.record(rows, -1, state.x, state.imports, None, None)
-            if fast is not None:
-                fast.Batch(world, state).run(draws, _block_sink(recorder, rows, fast))
+            if fast is not None:  # random numbers drawn in the kernel
+                fast.Batch(world, state).run(philox_key, runs[rows],
+                                             _block_sink(recorder, rows, fast))
                 continue
+            draws = Draws(seed, runs[rows], world.n, world.months)
             for t in range(world.months):
                 noise, u = draws.month(t)
                 prob, fired = month(state, world, t, noise, u)

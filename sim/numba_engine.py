@@ -5,7 +5,10 @@ decision's probability and firing, the decisions' effects, relations, trade and 
 one compiled call, and the record into the trajectory. The state lives in one array ``S`` of
 shape ``(9, N, N, R)`` with the runs innermost, so every step (decisions included) is a loop over
 the run axis that the compiler vectorises. Every parameter is passed as one value per run (a
-shared value is broadcast), so per-run parameters cost nothing extra.
+shared value is broadcast), so per-run parameters cost nothing extra. The month draws its own
+random numbers (:func:`draw_month`): :mod:`sim.seeds`' counter-based Philox4x64-10 and its
+transforms, bit for bit, computed in the kernel from the key and the run ids, so this backend
+draws nothing in numpy.
 
 The equations, and the order of the floating-point operations where it matters, are those of
 :mod:`sim.kernels` and :mod:`sim.policies` (the numpy backend, which stays the reference).
@@ -27,10 +30,11 @@ from typing import Any
 
 import numba
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
+from llvmlite import binding, ir
+from numba.core import cgutils, types
+from numba.extending import get_cython_function_address, intrinsic
 
+from sim import seeds
 from sim.events import FIELDS
 from sim.kernels import (
     NEVER,
@@ -178,9 +182,10 @@ class Batch:
                 dpar[d.index, DPAR.index(k)] = _runs(v, runs)
         return ints, dpar
 
-    def run(self, draws: Any, sink: Any) -> None:
-        """Advance every month, the random numbers of month ``t`` from ``draws.month(t)``
-        (``(R, N, N)`` noise, ``(R, ≥P)`` uniforms: :class:`sim.seeds.Draws`). Records are kept
+    def run(self, key: np.ndarray, ids: np.ndarray, sink: Any) -> None:
+        """Advance every month, the random numbers of the runs ``ids`` ``(R,)`` (non-negative
+        ints) under Philox key ``key`` (:func:`sim.seeds.key`) computed in the kernel
+        (:func:`draw_month`: the numbers of :class:`sim.seeds.Draws`, bit for bit). Records are kept
         in the run-innermost layout for :data:`BLOCK` months, then handed to
         ``sink(t0, count, xb, ib, pb, fb)``: ``count`` months from month ``t0``, ``xb``, ``ib``
         ``(BLOCK, N, N, R)`` (relations, imports after each month), ``pb``, ``fb``
@@ -191,10 +196,11 @@ class Batch:
         block = min(BLOCK, months)
         xb, ib = np.empty((block, n, n, runs)), np.empty((block, n, n, runs))
         pb, fb = np.empty((block, len(ints), runs)), np.empty((block, len(ints), runs), bool)
+        key = np.asarray(key, dtype=np.uint64)
+        ids = np.asarray(ids, dtype=np.int64).astype(np.uint64)
         for t in range(months):
-            noise, u = draws.month(t)
             m = t % block
-            _month(self.S, self.count, self.last, t, noise, u, pb[m], fb[m], xb[m], ib[m],
+            _month(self.S, self.count, self.last, t, key, ids, pb[m], fb[m], xb[m], ib[m],
                    self.par, self.fixed, self.x0_mean, self.relcap, self.world.gdp, self.consts,
                    ints, dpar, s.offset, s.field, s.i, s.j, s.value,
                    a.offset, a.field, a.i, a.j, a.value,
@@ -341,9 +347,138 @@ def vtanh(z: float) -> float:
     return t if z >= 0.0 else -t
 
 
+# ----------------------------------------------------------------------------- random numbers
+# sim.seeds' numbers computed in the kernel: the same counter-based Philox4x64-10 and the same
+# transforms, bit for bit (tests/test_fast.py), so the numba path draws nothing in numpy.
+
+U64 = np.uint64
+M0, M1 = U64(seeds.MULTIPLIERS[0]), U64(seeds.MULTIPLIERS[1])
+W0, W1 = U64(seeds.WEYL[0]), U64(seeds.WEYL[1])
+LO32, SHIFT32, SHIFT12 = U64(0xFFFFFFFF), U64(32), U64(12)
+NDTRI = "sim_scipy_special_ndtri"
+"""The symbol under which scipy's compiled ``ndtri`` (through its Cython API,
+``scipy.special.cython_special``: the same Cephes ``ndtri`` as the ufunc
+:func:`sim.seeds.normal` calls, logarithms and all, so the normals agree bit for bit) is known to
+the compiled code; cached code finds it again by name in a new process."""
+binding.add_symbol(NDTRI, get_cython_function_address("scipy.special.cython_special", "ndtri"))
+
+
+@intrinsic
+def _ndtri(typingctx: Any, y: Any) -> Any:
+    """``Φ⁻¹(y)``: a call of scipy's ``ndtri`` (:data:`NDTRI`)."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()])
+        return builder.call(cgutils.get_or_insert_function(builder.module, fnty, NDTRI), args)
+    return types.float64(types.float64), codegen
+
+
+@lane
+def mulhilo(m: np.uint64, a: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """High and low 64-bit words of the 128-bit product ``m · a``, from 32-bit halves
+    (:func:`sim.seeds._mulhilo`; LLVM turns the high word into one 64×64→128 multiply)."""
+    m_lo, m_hi = m & LO32, m >> SHIFT32
+    a_lo, a_hi = a & LO32, a >> SHIFT32
+    t = a_hi * m_lo + ((a_lo * m_lo) >> SHIFT32)
+    w = (t & LO32) + a_lo * m_hi
+    return a_hi * m_hi + (t >> SHIFT32) + (w >> SHIFT32), a * m
+
+
+@lane
+def philox(c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64,
+           k1: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """Philox4x64-10 of one counter ``(c0, c1, c2, c3)`` (``c0`` least significant) under key
+    ``(k0, k1)``: the four output words. Round: ``(hi₁⊕c1⊕k0, lo₁, hi₀⊕c3⊕k1, lo₀)`` with
+    ``hi₀,lo₀ = M0·c0``, ``hi₁,lo₁ = M1·c2``; the key grows by the Weyl constants between
+    rounds (Salmon et al. 2011, Random123 ``philox4x64_R``; :func:`sim.seeds.philox`)."""
+    for r in range(seeds.ROUNDS):
+        if r:
+            k0 += W0
+            k1 += W1
+        hi0, lo0 = mulhilo(M0, c0)
+        hi1, lo1 = mulhilo(M1, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
+
+
+@lane
+def uniform(x: np.uint64) -> float:
+    """``((x >> 12) + ½) · 2⁻⁵²`` (:func:`sim.seeds.uniform`; ``x >> 12 < 2⁵²`` converts exactly
+    through int64, the fast conversion)."""
+    return (float(np.int64(x >> SHIFT12)) + 0.5) * 2.0**-52
+
+
+@lane
+def normal(x: np.uint64) -> float:
+    """``Φ⁻¹(uniform(x))`` by scipy's own ``ndtri`` (:func:`sim.seeds.normal`)."""
+    return _ndtri(uniform(x))
+
+
 # ----------------------------------------------------------------------------- compiled parts
 
 jit = numba.njit(cache=True, error_model="numpy")
+
+
+@jit
+def bits(key: np.ndarray, runs: np.ndarray, t: int, tag: int, out: np.ndarray) -> np.ndarray:
+    """The first ``W`` raw numbers of stream ``tag`` in month ``t`` of every run into ``out``
+    ``(W, R)`` uint64, for ``runs`` ``(R,)`` uint64 and ``key`` ``(2,)`` uint64: number ``4b + w``
+    is word ``w`` of Philox block ``(b, tag, t, run)`` (:func:`sim.seeds.bits`, transposed)."""
+    k0, k1, c1, c2 = key[0], key[1], U64(tag), U64(t)
+    width = out.shape[0]
+    for b in range((width + 3) // 4):
+        c0 = U64(b)
+        for r in range(runs.shape[0]):
+            w0, w1, w2, w3 = philox(c0, c1, c2, runs[r], k0, k1)
+            out[4 * b, r] = w0
+            if 4 * b + 1 < width:
+                out[4 * b + 1, r] = w1
+            if 4 * b + 2 < width:
+                out[4 * b + 2, r] = w2
+            if 4 * b + 3 < width:
+                out[4 * b + 3, r] = w3
+    return out
+
+
+@jit
+def uniforms(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:func:`uniform` of every raw number ``x`` ``(W, R)`` into ``out`` ``(W, R)``."""
+    for w in range(x.shape[0]):
+        for r in range(x.shape[1]):
+            out[w, r] = uniform(x[w, r])
+    return out
+
+
+@jit
+def normals(x: np.ndarray, out: np.ndarray, skip_diagonal: bool = False) -> np.ndarray:
+    """:func:`normal` of every raw number ``x`` ``(N², R)`` into ``out`` ``(N, N, R)``, read
+    row-major; with ``skip_diagonal`` the diagonal (never used) is set to 0 instead."""
+    n = out.shape[0]
+    for i in range(n):
+        for j in range(n):
+            row = x[i * n + j]
+            if skip_diagonal and i == j:
+                out[i, j, :] = 0.0
+                continue
+            for r in range(x.shape[1]):
+                out[i, j, r] = normal(row[r])
+    return out
+
+
+@jit
+def draw_month(key: np.ndarray, runs: np.ndarray, t: int, par: np.ndarray, raw: np.ndarray,
+               noise: np.ndarray, u: np.ndarray) -> None:
+    """Month ``t``'s numbers of every run as :class:`sim.seeds.Draws` gives them, in the
+    run-innermost layout: relation noise ``noise`` ``(N, N, R)`` off the diagonal (skipped if no
+    run has noise switched on) and decision uniforms ``u`` ``(P, R)`` (slots ``0 .. P-1``);
+    ``raw``: scratch ``(≥ max(N², P), R)`` uint64."""
+    n, p = noise.shape[0], u.shape[0]
+    noisy = False
+    for r in range(runs.shape[0]):
+        noisy |= par[NOISE_ON, r] != 0.0
+    if noisy:
+        normals(bits(key, runs, t, seeds.NOISE, raw[:n * n]), noise, True)
+    if p:
+        uniforms(bits(key, runs, t, seeds.DECIDE, raw[:p]), u)
 
 
 @jit
@@ -494,7 +629,8 @@ def _decide(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, u: np.nd
             lag_m: np.ndarray) -> None:
     """Scheduled events and lagged imports (:func:`sim.kernels.begin_month`), every decision's
     probability (:func:`sim.policies.probability`), then the firings' effects in policy order
-    (:func:`sim.policies.act`); writes ``prob`` and ``fired`` ``(P, R)``."""
+    (:func:`sim.policies.act`); ``u``: the decision uniforms ``(P, R)``; writes ``prob`` and
+    ``fired`` ``(P, R)``."""
     runs, n_dec, n = S.shape[3], ints.shape[0], S.shape[1]
     if t < len(s_off) - 1 and s_off[t + 1] > s_off[t]:
         for r in range(runs):
@@ -517,7 +653,7 @@ def _decide(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, u: np.nd
         _probability(S, count, last, ints, dpar, k, t, row, pk[k], tmp)
     for r in range(runs):
         for k in range(n_dec):
-            hit = u[r, k] < pk[k, r]
+            hit = u[k, r] < pk[k, r]
             prob[k, r] = pk[k, r]
             fired[k, r] = hit
             if hit:
@@ -571,7 +707,8 @@ def _anchor(S: np.ndarray, par: np.ndarray, fixed: np.ndarray, relcap: np.ndarra
 @jit
 def _relations(S: np.ndarray, noise: np.ndarray, par: np.ndarray, target: np.ndarray,
                znew: np.ndarray, acc: np.ndarray) -> None:
-    """The new latent relations into ``znew`` (:func:`sim.kernels.relation_step`)."""
+    """The new latent relations into ``znew`` (:func:`sim.kernels.relation_step`); ``noise``:
+    ``(N, N, R)`` standard normals."""
     n, runs = S.shape[1], S.shape[3]
     x, z = S[X], S[Z]
     bal_on, bal_scale, anc_on, anc_rate = par[BAL_ON], par[BAL_SCALE], par[ANC_ON], par[ANC_RATE]
@@ -589,7 +726,7 @@ def _relations(S: np.ndarray, noise: np.ndarray, par: np.ndarray, target: np.nda
                     bal = bal_scale[r] * acc[r] if bal_on[r] != 0.0 else 0.0
                     anc = (anc_rate[r] * (target[a, b, r] - z[a, b, r]) if anc_on[r] != 0.0
                            else 0.0)
-                    sig = sigma[r] * noise[r, a, b] if noise_on[r] != 0.0 else 0.0
+                    sig = sigma[r] * noise[a, b, r] if noise_on[r] != 0.0 else 0.0
                     znew[a, b, r] = z[a, b, r] + (bal + anc + sig)
 
 
@@ -646,20 +783,24 @@ def _trade(S: np.ndarray, par: np.ndarray, x0_mean: np.ndarray, kept: np.ndarray
 
 
 @jit
-def _month(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, noise: np.ndarray,
-           u: np.ndarray, prob: np.ndarray, fired: np.ndarray, x_out: np.ndarray,
+def _month(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, key: np.ndarray,
+           ids: np.ndarray, prob: np.ndarray, fired: np.ndarray, x_out: np.ndarray,
            imp_out: np.ndarray, par: np.ndarray, fixed: np.ndarray, x0_mean: np.ndarray,
            relcap: np.ndarray, gdp: np.ndarray, consts: np.ndarray, ints: np.ndarray,
            dpar: np.ndarray, s_off: np.ndarray, s_field: np.ndarray, s_i: np.ndarray,
            s_j: np.ndarray, s_val: np.ndarray, a_off: np.ndarray, a_field: np.ndarray,
            a_i: np.ndarray, a_j: np.ndarray, a_val: np.ndarray, lag_k: np.ndarray,
            lag_i: np.ndarray, lag_j: np.ndarray, lag_v: np.ndarray, lag_m: np.ndarray) -> None:
-    """One month of every run of the batch (:func:`sim.engine.month`); writes ``prob``,
-    ``fired`` ``(P, R)`` and the new ``x``, ``imports`` ``(N, N, R)``."""
+    """One month of every run of the batch (:func:`sim.engine.month`), its random numbers
+    drawn here (:func:`draw_month`; ``key`` ``(2,)``, run ids ``ids`` ``(R,)`` uint64); writes
+    ``prob``, ``fired`` ``(P, R)`` and the new ``x``, ``imports`` ``(N, N, R)``."""
+    n, runs = S.shape[1], S.shape[3]
+    noise, u = np.empty((n, n, runs)), np.empty((ints.shape[0], runs))
+    raw = np.empty((max(n * n, ints.shape[0]), runs), dtype=np.uint64)
+    draw_month(key, ids, t, par, raw, noise, u)
     _decide(S, count, last, t, u, prob, fired, par, gdp, ints, dpar,
             s_off, s_field, s_i, s_j, s_val, a_off, a_field, a_i, a_j, a_val,
             lag_k, lag_i, lag_j, lag_v, lag_m)
-    n, runs = S.shape[1], S.shape[3]
     target, znew = np.empty((n, n, runs)), np.empty((n, n, runs))
     thr, acc = np.empty((n, n, runs)), np.empty(runs)
     _anchor(S, par, fixed, relcap, consts, target, thr, acc)

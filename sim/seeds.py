@@ -23,6 +23,11 @@ The numbers of one ``(run, month, tag)`` are numpy's own Philox stream:
 *before* each block, hence the ``- 1``); ``tests/test_random.py`` checks this bit for bit.
 The 52-bit uniform is used because ``((bits >> 11) + ½) · 2⁻⁵³`` rounds to exactly 1.0 in
 float64 for the top value.
+
+This module computes the numbers vectorised in numpy (the numpy backend and the Mesa model);
+the numba backend computes the same numbers, bit for bit, inside its compiled month
+(:func:`sim.numba_engine.draw_month`, calling the same compiled ``ndtri``;
+``tests/test_fast.py`` checks them).
 """
 
 from __future__ import annotations
@@ -37,8 +42,12 @@ NOISE, DECIDE = 0, 1
 """Stream tags (counter word 1): relation noise, decision uniforms."""
 
 ROUNDS = 10
-_M0, _M1 = np.uint64(0xD2E7470EE14C6C93), np.uint64(0xCA5A826395121157)
-_W0, _W1 = 0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B
+MULTIPLIERS = (0xD2E7470EE14C6C93, 0xCA5A826395121157)
+"""Philox4x64's round multipliers ``M0, M1`` (Salmon et al. 2011, Random123)."""
+WEYL = (0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B)
+"""The Weyl constants added to the key words between rounds (Random123)."""
+_M0, _M1 = np.uint64(MULTIPLIERS[0]), np.uint64(MULTIPLIERS[1])
+_W0, _W1 = WEYL
 _LO32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 _MASK64 = (1 << 64) - 1
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import SCENARIOS, design
 
 from sim import numba_engine as ne
+from sim import seeds
 from sim.engine import BackendError, simulate
 from sim.spec import load_scenario
 from sim.uncertainty import make_design
@@ -153,3 +154,90 @@ def test_numba_runs_do_not_depend_on_their_batch(name):
     for f in ("x", "imports", "prob", "fired"):
         assert np.array_equal(getattr(whole, f), getattr(small, f)), f
         assert np.array_equal(getattr(whole, f)[20:], getattr(tail, f)), f
+
+
+# ----------------------------------------------------------------------------- random numbers
+# The kernel computes sim.seeds' numbers itself: raw Philox words, uniforms and normals must be
+# the same bits, whatever the key, run id (up to 2**64 - 1), month, stream tag or width.
+
+RUN_IDS = np.array([0, 1, 7, 999_999, 2**40 + 3, 2**62, 2**63 - 2, 2**63 - 1, 2**63,
+                    2**63 + 12_345, 2**64 - 1], dtype=np.uint64)
+
+
+def test_kernel_philox_words_equal_seeds_over_keys_runs_months_tags_and_widths():
+    rng = np.random.default_rng(12)
+    keys = np.vstack([rng.integers(0, 2**64, size=(4, 2), dtype=np.uint64),
+                      np.array([[0, 0], [2**64 - 1, 2**64 - 1]], dtype=np.uint64)])
+    runs = np.concatenate([RUN_IDS, rng.integers(0, 2**64, size=9, dtype=np.uint64)])
+    for k in keys:
+        for month in (0, 1, 71, 179, 2**31 + 5):
+            for tag, width in ((0, 36), (1, 16), (0, 37), (1, 6), (2**40 + 1, 3), (5, 1)):
+                got = ne.bits(k, runs, month, tag, np.empty((width, runs.size), np.uint64))
+                want = seeds.bits(k, runs, np.full(runs.size, month, np.uint64), tag, width)
+                assert np.array_equal(got, want.T), (k, month, tag, width)
+
+
+def test_kernel_uniforms_and_normals_equal_seeds_bit_for_bit():
+    """Random words, the extremes, and words whose uniform sits at either side of each branch
+    of scipy's ndtri (|u - ½| = ½ - e⁻², u = e⁻³² on both tails)."""
+    rng = np.random.default_rng(13)
+    edges = np.array([np.exp(-2), 1 - np.exp(-2), np.exp(-32), 1 - np.exp(-32), 0.5])
+    near = (np.floor(edges * 2.0**52).astype(np.uint64)[:, None]
+            + np.arange(-3, 4).astype(np.int64).astype(np.uint64)[None, :]) << np.uint64(12)
+    x = np.concatenate([rng.integers(0, 2**64, size=200_000, dtype=np.uint64), near.ravel(),
+                        np.array([0, 1, 4095, 4096, 2**63, 2**64 - 4096, 2**64 - 1],
+                                 dtype=np.uint64)])
+    x = x[: x.size // 4 * 4].reshape(-1, 4)  # (W, R) with W·R words
+    u = ne.uniforms(x, np.empty(x.shape))
+    assert np.array_equal(u, seeds.uniform(x))
+    n = 2
+    for lo in range(0, x.shape[0] - n * n + 1, n * n):
+        block = x[lo:lo + n * n]
+        z = ne.normals(block, np.empty((n, n, block.shape[1])))
+        assert np.array_equal(z.reshape(n * n, -1), seeds.normal(block)), lo
+    assert (u > 0).all() and (u < 1).all()
+
+
+def test_kernel_month_draw_equals_draws_off_the_diagonal():
+    """:func:`sim.numba_engine.draw_month` gives :class:`sim.seeds.Draws`' numbers in the
+    run-innermost layout (noise off the diagonal, the first P uniforms), and skips the noise
+    when no run has it switched on."""
+    n, p, runs = 6, 6, np.array([3, 0, 2**63 - 1, 41], dtype=np.int64)
+    ids = runs.astype(np.uint64)
+    draws = seeds.Draws(9, runs, n, 13)
+    par = np.ones((len(ne.PAR), runs.size))
+    raw = np.empty((n * n, runs.size), np.uint64)
+    off = ~np.eye(n, dtype=bool)
+    for t in (0, 12, 5):
+        noise, u = np.full((n, n, runs.size), np.nan), np.empty((p, runs.size))
+        ne.draw_month(seeds.key(9), ids, t, par, raw, noise, u)
+        want_noise, want_u = draws.month(t)
+        assert np.array_equal(np.moveaxis(noise, -1, 0)[:, off], want_noise[:, off])
+        assert np.array_equal(u.T, want_u[:, :p])
+        assert (np.diagonal(noise, axis1=0, axis2=1) == 0).all()
+    par[ne.NOISE_ON] = 0.0
+    noise = np.full((n, n, runs.size), np.nan)
+    ne.draw_month(seeds.key(9), ids, 3, par, raw, noise, u)
+    assert np.isnan(noise).all() and np.array_equal(u.T, draws.month(3)[1][:, :p])
+
+
+def test_numba_backend_draws_no_numbers_in_numpy(monkeypatch):
+    """The numba path computes its numbers in the kernel: with sim.seeds' numpy generator
+    broken it still runs and still equals the numpy backend run beforehand, for run ids up
+    to 2**63 - 1."""
+    import sim.engine
+    import sim.seeds
+
+    world = World.from_spec(load_scenario(SCENARIOS / "baseline.toml"))
+    runs = np.array([0, 5, 2**62 + 1, 2**63 - 2, 2**63 - 1])
+    ref = simulate(world, 17, runs, batch=3)
+
+    def broken(*args, **kwargs):
+        raise AssertionError("numpy random numbers drawn on the numba path")
+
+    for name in ("philox", "bits", "draw", "normal", "uniform"):
+        monkeypatch.setattr(sim.seeds, name, broken)
+    monkeypatch.setattr(sim.engine, "Draws", broken)
+    fast = simulate(world, 17, runs, batch=3, backend="numba")
+    assert_same(fast, ref, "large run ids")
+    assert ref.fired.any()
