@@ -194,13 +194,18 @@ def _clip(v: float, lo: float | None, hi: float | None) -> float:
 
 
 def shifted(u: Uncertainty, delta: float, p: Any) -> Uncertainty:
-    """The distribution ``u`` moved by ``delta`` (its location numbers; bounds clipped to the
-    allowed range of parameter ``p``)."""
+    """The distribution ``u`` moved by ``delta`` (its location numbers: ``lo``, ``hi``,
+    ``mode``, ``mean``, ``median``), as far as it stays within the allowed range of parameter
+    ``p`` (a move past a bound stops there, the spread kept)."""
     if u.kind in ("fixed", "calibration") or delta == 0:
         return u
-    upd = {k: _clip(getattr(u, k) + delta, p.lo, p.hi)
-           for k in ("lo", "hi", "mode", "mean", "median") if getattr(u, k) is not None}
-    if u.kind == "lognormal":  # multiplicative: a shift of a positive quantity's median
+    if u.lo is not None and p.lo is not None:
+        delta = max(delta, p.lo - u.lo)
+    if u.hi is not None and p.hi is not None:
+        delta = min(delta, p.hi - u.hi)
+    upd = {k: getattr(u, k) + delta for k in ("lo", "hi", "mode", "mean", "median")
+           if getattr(u, k) is not None}
+    if u.kind == "lognormal":  # a positive quantity: its median moves, its bounds stay
         upd = {"median": max(u.median + delta, 1e-12)}
     return _recited(u, upd)
 
