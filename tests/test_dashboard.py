@@ -195,6 +195,8 @@ def test_switching_off_the_may_2024_tariffs_raises_us_china_trade():
     assert np.median(d) > 0 and (d > 0).mean() > 0.9
     row = a.table("differences").set_index("outcome").loc["trade_USA-CHN"]
     assert row["median"] > 0 and row["sign_share"] > 0.9
+    # a lever keeps the parameter draws: run i of both has the same parameters
+    assert np.array_equal(a.results.traj.design.values, a.reference.traj.design.values)
 
 
 def test_later_tariffs_and_a_larger_reply_move_trade_as_expected():
@@ -262,26 +264,30 @@ def test_sensitivity_ranks_declared_parameters():
 # ------------------------------------------------------------------------------ export
 
 
-def test_exported_toml_validates_and_sim_run_reproduces_the_answer(tmp_path, capsys):
-    base = load_shipped("baseline")
-    thr = pm.get(base, "policies.USA:tariff.threshold")
-    w = WhatIf("baseline", {"event:may2024_tariffs.scale": 0.5,
-                            "event:state_visit.date": "2025-02",
-                            "event:joint_statement.on": False,
-                            "policy:CHN:pipeline.on": False,
-                            "policy:USA:tariff.threshold": thr - 0.05,
-                            "uncertainty:trade.diversion.width": 1.5,
-                            "uncertainty:states.CHN.reciprocity.fixed": 0.7,
-                            "uncertainty:events.pressure_scale.USA.fixed": 1.2,
-                            "uncertainty:policies.CHN:pipeline.gain.fixed": 0.4})
+LEVERS = {"event:may2024_tariffs.scale": 0.5, "event:state_visit.date": "2025-02",
+          "event:joint_statement.on": False, "policy:CHN:pipeline.on": False}
+"""Changes that keep the unmodified scenario's parameter draws (its design is reused)."""
+
+
+@pytest.mark.parametrize("changes", [
+    LEVERS,
+    {**LEVERS, "policy:USA:tariff.threshold": 0.64, "uncertainty:trade.diversion.width": 1.5,
+     "uncertainty:states.CHN.reciprocity.fixed": 0.7,
+     "uncertainty:events.pressure_scale.USA.fixed": 1.2,
+     "uncertainty:policies.CHN:pipeline.gain.fixed": 0.4},
+], ids=["levers", "levers-and-uncertainties"])
+def test_exported_toml_validates_and_sim_run_reproduces_the_answer(changes, tmp_path, capsys):
+    w = WhatIf("baseline", changes)
     path = tmp_path / "whatif.toml"
-    path.write_text(to_toml(w), encoding="utf-8")
+    a = _answer(w)
+    path.write_text(a.toml(), encoding="utf-8")
     assert _content(load_scenario(path)) == _content(w.spec())
     assert main(["validate", str(path)]) == 0
-    a = _answer(w)
+    command = next(line for line in a.toml().splitlines() if "sim run" in line)
+    args = command.split("sim run <this file> ")[1].split()
+    assert args == ["--runs", str(RUNS), "--seed", str(SEED), "--engine", a.engine]
     out = tmp_path / "out"
-    assert main(["run", str(path), "--runs", str(RUNS), "--seed", str(SEED), "--engine",
-                 a.engine, "--out", str(out), "--quiet", "--no-figures",
+    assert main(["run", str(path), *args, "--out", str(out), "--quiet", "--no-figures",
                  "--workers", "1"]) == 0  # (results do not depend on workers; one is faster)
     capsys.readouterr()
     for table in ("timeseries", "summary"):

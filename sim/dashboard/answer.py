@@ -35,7 +35,7 @@ from sim import plots
 from sim.api import decisions_table, run
 from sim.comparison import Comparison
 from sim.dashboard.scenarios import load_shipped
-from sim.dashboard.whatif import WhatIf, apply
+from sim.dashboard.whatif import WhatIf, apply, to_toml
 from sim.effects import effect_stats, per_draw, scales, sign_text
 from sim.results import Results
 from sim.seeds import kept_draws
@@ -96,6 +96,11 @@ class Answer:
             raise ValueError(f"date: got {date!r}; expected a month YYYY-MM from "
                              f"{self.dates[0]} to {self.dates[-1]}")
         return self.dates.index(date)
+
+    def toml(self) -> str:
+        """The what-if as a child scenario file (:func:`sim.dashboard.whatif.to_toml`), with
+        the ``sim run`` command that gives these numbers (runs, seed, engine)."""
+        return to_toml(self.whatif, runs=self.runs, seed=self.seed, engine=self.engine)
 
     # ------------------------------------------------------------------------ figures
     def figure(self, name: str, date: str | None = None) -> Figure:

@@ -251,12 +251,14 @@ def _entry_line(name: str, u: Uncertainty) -> str:
     return f"{toml_text(Key(name))} = {toml_text(entry, 10**6)}"
 
 
-def to_toml(whatif: WhatIf) -> str:
+def to_toml(whatif: WhatIf, *, runs: int | None = None, seed: int | None = None,
+            engine: str | None = None) -> str:
     """The what-if as a child scenario of the shipped one: ``extends = "<stem>"`` and only the
     changes, each cited :data:`CITE`: changed events by ``id``, changed policies by their
     identity keys, fixed parameters where their value lives, changed declarations in
     ``[uncertainties]``. ``sim validate`` accepts it; ``sim run`` of it gives the numbers of
-    :func:`sim.dashboard.answer.answer` (same runs, seed and engine). Raises
+    :func:`sim.dashboard.answer.answer` (same runs, seed and engine: given here, they are
+    written in a comment as the command that repeats the page's numbers). Raises
     :class:`ChangeError` for a bad change."""
     base = load_shipped(whatif.scenario)
     todo = check(base, whatif.changes)
@@ -265,6 +267,10 @@ def to_toml(whatif: WhatIf) -> str:
     lines = [
         f"# A what-if on {meta.name!r}, exported from the scenario explorer (sim.dashboard).",
         "# Changes: " + ("; ".join(f"{k} = {_shown(v)}" for k, v in todo.items()) or "none"),
+        *([] if runs is None else [
+            f"# The page's numbers: sim run <this file> --runs {runs}"
+            + ("" if seed is None else f" --seed {seed}")
+            + ("" if engine is None else f" --engine {engine}")]),
         "", "[scenario]", f"extends = {toml_text(whatif.scenario)}",
         f"name = {toml_text(meta.name + '_whatif')}",
         f"title = {toml_text(meta.title + ' (what-if)', 10**6)}",
