@@ -159,6 +159,8 @@ def test_a_threshold_at_its_bound_keeps_its_drawn_spread_inside_the_range():
     ({"uncertainty:trade.diversion.width": 2.0, "uncertainty:trade.diversion.fixed": 0.5},
      "either a width or a fixed value"),
     ({"uncertainty:noise.sigma.width": 2.0}, "uncertainty:noise.sigma.width"),  # calibration
+    ({"uncertainty:trade.elasticity_long_run.fixed": 1.8,
+      "uncertainty:trade.elasticity_one_year.fixed": 2.0}, "at most elasticity_long_run"),
 ])
 def test_a_bad_change_raises_one_clear_error(changes, expected):
     base = load_shipped("baseline")

@@ -35,11 +35,11 @@ from sim import plots
 from sim.api import decisions_table, run
 from sim.comparison import Comparison
 from sim.dashboard.scenarios import load_shipped
-from sim.dashboard.whatif import WhatIf, apply, to_toml
+from sim.dashboard.whatif import WhatIf, apply, from_scenario_error, to_toml
 from sim.effects import effect_stats, per_draw, scales, sign_text
 from sim.results import Results
 from sim.seeds import kept_draws
-from sim.spec import ScenarioSpec
+from sim.spec import ScenarioError, ScenarioSpec
 from sim.world import policy_labels
 
 FIGURES = ("relations", "trade", "differences", "triangle", "heatmap", "decisions", "landscape")
@@ -222,8 +222,11 @@ def answer(whatif: WhatIf, runs: int = 500, seed: int = 1, engine: str = "auto",
             design = None
             if same_design(spec, base):  # the unmodified scenario's draws, once
                 design = _reference(whatif.scenario, runs, seed, engine, cache).traj.design
-            res = run(spec, runs=None if design else runs, seed=None if design else seed,
-                      engine=engine, design=design)
+            try:
+                res = run(spec, runs=None if design else runs, seed=None if design else seed,
+                          engine=engine, design=design)
+            except ScenarioError as err:  # a drawn row the changed scenario rejects
+                raise from_scenario_error(err, whatif.changes) from None
     names = (f"{whatif.scenario} (what-if)" if spec is not base else whatif.scenario,
              whatif.reference or f"{whatif.scenario} (unchanged)")
     if names[0] == names[1]:

@@ -171,15 +171,16 @@ def apply(spec: ScenarioSpec, changes: Mapping[str, Any]) -> ScenarioSpec:
             out = out.model_copy(update={"uncertainties": decl})
             check_uncertainties(out, out.source or "<scenario>")
     except ScenarioError as err:
-        raise ChangeError(", ".join(todo), Shown(err.path, err.value), err.expected) from None
+        raise from_scenario_error(err, todo) from None
     return out
 
 
-class Shown(str):
-    """A value already shown as text in an error."""
-
-    def __new__(cls, path: str, value: Any) -> Shown:
-        return str.__new__(cls, f"{toml_text(value)} at {path}")
+def from_scenario_error(err: ScenarioError, changes: Mapping[str, Any]) -> ChangeError:
+    """A scenario's complaint about ``changes`` as one :class:`ChangeError`: the changes'
+    keys, the value at fault and where, what was expected."""
+    where = f" at {err.path}" if err.path else ""
+    return ChangeError(", ".join(changes), err.value,
+                       f"{err.expected} (the changed scenario{where})")
 
 
 def registry_value(spec: ScenarioSpec, name: str) -> Any:
