@@ -10,40 +10,19 @@ no internet access: the ``viz`` extra installs Solara's front-end files (``solar
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
 import solara
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-from sim.model import DEFAULT_SCENARIO, AlignmentModel
-from sim.resources import scenarios_dir
-from sim.spec import load_scenario
+from sim.dashboard.scenarios import HIDDEN, scenario_files
+from sim.model import AlignmentModel
 
 NAME = "sim: great-power alignment"
 DEFAULT_SEED = 7
 SEEDS = range(1000)  # offered in a list that shows the number (type digits to jump to one)
-HIDDEN = {"history_2014_2024"}  # the backtest world (2014 start), not one of the article's
-
-
-@cache
-def scenario_files() -> dict[str, Path]:
-    """Title → file of each shipped scenario the dashboard offers, the baseline first.
-
-    Raises ValueError if two scenarios share a title (the picker could not tell them apart).
-    """
-    files = sorted((p for p in scenarios_dir().glob("*.toml") if p.stem not in HIDDEN),
-                   key=lambda p: (p.resolve() != DEFAULT_SCENARIO.resolve(), p.stem))
-    titles: dict[str, Path] = {}
-    for path in files:
-        title = load_scenario(path).scenario.title
-        if title in titles:
-            raise ValueError(f"{path}: title {title!r} is also the title of {titles[title]}; "
-                             "expected each shipped scenario to have its own title")
-        titles[title] = path
-    return titles
+__all__ = ["HIDDEN", "DashboardModel", "Page", "scenario_files"]
 
 
 class DashboardModel(AlignmentModel):
