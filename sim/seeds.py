@@ -163,6 +163,8 @@ def draw(seed: int | np.ndarray, runs: np.ndarray, months: np.ndarray, n: int
             _kept.move_to_end(ident)
             return hit
     out = _draw(k, runs, months, n)
+    for a in out:
+        a.flags.writeable = False  # shared between callers
     size = out[0].nbytes + out[1].nbytes
     with _lock:
         if size <= KEPT_BYTES:

@@ -159,7 +159,7 @@ def _check_numbers(u: Uncertainty, p: Param, file: str, where: str) -> None:
         if v is not None and not lo_r <= v <= hi_r:
             raise ScenarioError(file, f"{where}.{k}", v,
                                 f"a value within the allowed range of {p.name}, {p.range}")
-    lo, hi = _bounds(u, p)
+    lo, hi = draw_range(u, p)
     if not lo < hi:
         key = "hi" if u.hi is not None else "lo"
         raise ScenarioError(file, f"{where}.{key}", getattr(u, key),
@@ -183,7 +183,7 @@ def _check_numbers(u: Uncertainty, p: Param, file: str, where: str) -> None:
                                 f"{text}, the bounds it is truncated to")
 
 
-def _bounds(u: Uncertainty, p: Param) -> tuple[float, float]:
+def draw_range(u: Uncertainty, p: Param) -> tuple[float, float]:
     """The range a distribution is drawn on: its lo/hi, else the allowed range (a lognormal's
     lower end at least 0)."""
     lo = u.lo if u.lo is not None else (-math.inf if p.lo is None else p.lo)
@@ -250,7 +250,7 @@ def quantile(u: Uncertainty, p: Param, q: np.ndarray) -> np.ndarray:
     the allowed range (and off an open bound)."""
     from scipy import stats
 
-    lo, hi = _bounds(u, p)
+    lo, hi = draw_range(u, p)
     if u.kind == "uniform":
         v = lo + q * (hi - lo)
     elif u.kind == "triangular":

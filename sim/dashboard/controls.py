@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from sim.params import Param, registry
 from sim.spec import ScenarioSpec, month_label
-from sim.uncertainty import _bounds, declared
+from sim.uncertainty import declared, draw_range
 from sim.world import policy_labels
 
 Kind = Literal["switch", "month", "number"]
@@ -105,7 +105,7 @@ def policy_controls(spec: ScenarioSpec) -> list[Control]:
 def fixed_range(u: Any, p: Param) -> tuple[float, float]:
     """Where a declared parameter may be fixed: its distribution's bounds, finite (else the
     allowed range; else ±10 around the centre)."""
-    lo, hi = _bounds(u, p) if u.kind != "calibration" else (p.lo, p.hi)
+    lo, hi = draw_range(u, p) if u.kind != "calibration" else (p.lo, p.hi)
     centre = p.default if isinstance(p.default, int | float) else 0.0
     return _finite(lo, centre - 10.0), _finite(hi, centre + 10.0)
 
