@@ -35,7 +35,9 @@ Rows (measured value, target, met, and for each a "limit" computed from measured
 
 Also folded in: bench/engine.py (the numba month's parts) and bench/params.py (per-run
 parameters, issue 9). ``--quick`` measures fewer runs and scales the seconds up linearly to the
-target's size (labelled "scaled"; memory is not scaled). Writes ``bench/results.json`` (every
+target's size (labelled "scaled"; memory is not scaled); the full run does the same for a figure
+that would take longer than its time budget (:data:`FULL`), so it stays within about 15 minutes
+while the engine is far from its targets. Writes ``bench/results.json`` (every
 figure, date, commit, load, CPUs, versions) and, in full mode, ``bench/explore_results.json``
 (read by docs/make_explore.py).
 """
@@ -68,13 +70,25 @@ from sim.world import World
 OUT = Path(__file__).resolve().parent / "results.json"
 FULL = {"runs": 5000, "repeats": 5, "mesa_runs": 100, "mesa_repeats": 3, "n193_runs": 100,
         "stream_runs": 1_000_000, "speedup_runs": 100_000, "speedup_repeats": 3,
-        "sobol_quick": False}
+        "sobol_quick": False, "budget_n193": 60, "budget_stream": 150, "budget_speedup": 25}
+"""Full sizes; ``budget_*``: wall seconds a figure may take (N = 193: per backend; speedup: per
+1-worker call) before fewer runs are timed and scaled (labelled), so that ``make bench`` stays
+within about 15 minutes while the engine is far from its targets."""
 QUICK = {"runs": 1000, "repeats": 3, "mesa_runs": 5, "mesa_repeats": 3, "n193_runs": 2,
          "stream_runs": 10_000, "speedup_runs": 6_000, "speedup_repeats": 3,
-         "sobol_quick": True}
+         "sobol_quick": True, "budget_n193": None, "budget_stream": None, "budget_speedup": None}
 N_LARGE, MONTHS_LARGE, RUNS_LARGE = 193, 120, 100
 STREAM_RUNS, SOBOL_RUNS = 1_000_000, 57_344
 SAMPLE_SECONDS = 0.05
+PROBE_RUNS = 10_000
+
+
+def within(runs: int, seconds_per_run: float, budget: float | None, unit: int) -> int:
+    """The runs to time: ``runs``, or, if they would take longer than ``budget`` seconds at
+    ``seconds_per_run``, as many whole ``unit``s as fit (at least one unit)."""
+    if budget is None or runs * seconds_per_run <= budget:
+        return runs
+    return max(unit, int(budget / seconds_per_run) // unit * unit)
 
 
 @dataclass
@@ -216,17 +230,20 @@ def product_seconds(n: int, repeats: int = 200) -> float:
     return statistics.median(out)
 
 
-def large_world(world: World, kind: str, runs: int) -> dict[str, Any]:
+def large_world(world: World, kind: str, runs: int, budget: float | None) -> dict[str, Any]:
     """Wall seconds of ``run_stats`` (2 workers) on ``runs`` runs of ``world`` (a
     :func:`common.synthetic_world`), and CPU seconds per run-month of the engine alone on one
-    core (2 runs of the same world over 12 months, nothing recorded)."""
+    core (2 runs of the same world over 12 months, nothing recorded), from which fewer runs
+    are chosen if ``runs`` would not fit in ``budget`` seconds (:func:`within`)."""
     backend = "numba" if kind == "numba" else "numpy"
     short = synthetic_world(world.n, 12)
     advance(short, SEED, np.arange(1), None, Discard(), 0, 1, None, backend)  # warm up
     one = timed(lambda: advance(short, SEED, np.arange(2), None, Discard(), 0, 2, None,
                                 backend))[1]
+    asked, runs = runs, within(runs, one / (2 * short.months) * world.months, budget, 1)
     wall, _, _ = timed(lambda: run_stats(world, SEED, runs, engine=kind, workers=2))
-    return {"engine": kind, "runs": runs, "months": world.months, "states": world.n,
+    return {"engine": kind, "runs": runs, "runs_asked": asked, "months": world.months,
+            "states": world.n,
             "seconds": wall, "seconds_per_100_runs": wall * (RUNS_LARGE + 1) / (runs + 1),
             "engine_ms_per_run_month_one_core": one / (2 * short.months) * 1e3}
 
@@ -273,22 +290,31 @@ def memory_kb(pids: list[int]) -> tuple[int, int]:
     return pss, rss
 
 
-def stream_child(runs: int, kind: str, workers: int) -> None:
+def stream_child(runs: int, kind: str, workers: int, budget: float | None) -> None:
     """In a fresh process: warm up, then time ``sim.api.stream`` of the baseline over ``runs``
-    runs; print the seconds as JSON."""
+    runs (fewer if a probe of :data:`PROBE_RUNS` says they would not fit in ``budget``
+    seconds); print the runs and seconds as JSON."""
     from sim.api import stream
 
     pss, rss = memory_kb([os.getpid()])
     stream(BASELINE, runs=500, engine=kind, workers=workers)  # forkserver, numba, imports
+    probe = None
+    if budget is not None and runs > PROBE_RUNS:
+        probe = timed(lambda: stream(BASELINE, runs=PROBE_RUNS, engine=kind,
+                                     workers=workers))[0]
+    asked = runs
+    if probe is not None:
+        runs = within(runs, probe / PROBE_RUNS, budget, PROBE_RUNS)
     wall, cpu, _ = timed(lambda: stream(BASELINE, runs=runs, engine=kind, workers=workers))
-    print(json.dumps({"seconds": wall, "parent_cpu_seconds": cpu,
+    print(json.dumps({"runs": runs, "runs_asked": asked, "probe_seconds": probe,
+                      "seconds": wall, "parent_cpu_seconds": cpu,
                       "pss_after_imports_mb": pss / 1024, "rss_after_imports_mb": rss / 1024}))
 
 
-def streamed(runs: int, kind: str, workers: int = 2) -> dict[str, Any]:
+def streamed(runs: int, kind: str, budget: float | None, workers: int = 2) -> dict[str, Any]:
     """:func:`stream_child` in a subprocess, the memory of its process tree sampled meanwhile."""
     proc = subprocess.Popen([sys.executable, __file__, "--stream-child", str(runs), kind,
-                             str(workers)], stdout=subprocess.PIPE, text=True)
+                             str(workers), str(budget)], stdout=subprocess.PIPE, text=True)
     peak = {"pss": 0, "rss": 0, "samples": 0, "processes": 0}
 
     def sample() -> None:
@@ -307,7 +333,7 @@ def streamed(runs: int, kind: str, workers: int = 2) -> dict[str, Any]:
     if proc.returncode:
         raise RuntimeError(f"stream child failed ({proc.returncode})")
     res = json.loads(out.strip().splitlines()[-1])
-    return {"runs": runs, "engine": kind, "workers": workers, **res,
+    return {"engine": kind, "workers": workers, **res,
             "peak_pss_mb": peak["pss"] / 1024, "peak_rss_sum_mb": peak["rss"] / 1024,
             "max_processes": peak["processes"], "samples": peak["samples"],
             "memory_note": "peak over the child's life (imports and warm-up included) of the "
@@ -316,16 +342,23 @@ def streamed(runs: int, kind: str, workers: int = 2) -> dict[str, Any]:
                            f"descendants, sampled every {SAMPLE_SECONDS} s from /proc"}
 
 
-def speedup(world: World, runs: int, kind: str, repeats: int) -> dict[str, Any]:
+def speedup(world: World, runs: int, kind: str, repeats: int, budget: float | None
+            ) -> dict[str, Any]:
     """Wall seconds of ``run_stats`` on 1 and 2 workers (interleaved repeats), and the pool
-    start-up (a 4-run job on 2 workers)."""
+    start-up (a 4-run job on 2 workers); fewer runs if a 1-worker call of ``runs`` would take
+    longer than ``budget`` seconds (a probe of 2,000 runs)."""
     run_stats(world, SEED, 500, engine=kind, workers=2)  # forkserver up, numba compiled
+    asked = runs
+    if budget is not None:
+        probe = timed(lambda: run_stats(world, SEED, 2000, engine=kind, workers=1))[0]
+        runs = within(runs, probe / 2000, budget, 1000)
     start = statistics.median(timed(lambda: run_ensemble(
         world, SEED, 4, engine=kind, chunk=2, progress=False, workers=2))[0] for _ in range(3))
     m = medians({"1": lambda: run_stats(world, SEED, runs, engine=kind, workers=1),
                  "2": lambda: run_stats(world, SEED, runs, engine=kind, workers=2)}, repeats)
     one, two = m["1"]["wall"], m["2"]["wall"]
-    return {"runs": runs, "engine": kind, "repeats": repeats, "seconds_1_worker": one,
+    return {"runs": runs, "runs_asked": asked, "engine": kind, "repeats": repeats,
+            "seconds_1_worker": one,
             "seconds_2_workers": two, "speedup": one / two, "pool_startup_seconds": start,
             "speedup_excluding_startup": one / max(two - start, 1e-9), "timings": m}
 
@@ -406,7 +439,8 @@ def measure(quick: bool) -> dict[str, Any]:
         big = synthetic_world(N_LARGE, MONTHS_LARGE)
         prod = figs["product_seconds_193"] = product_seconds(N_LARGE)
         for kind in ([fast] if fast == "numba" else []) + ["batched"]:
-            r = figs[f"n193_{kind}"] = large_world(big, kind, cfg["n193_runs"])
+            r = figs[f"n193_{kind}"] = large_world(big, kind, cfg["n193_runs"],
+                                                   cfg["budget_n193"])
             name = "numba" if kind == "numba" else "numpy"
             scaled = r["runs"] != RUNS_LARGE
             used = min(2, -(-RUNS_LARGE // STATS_BLOCK))
@@ -423,23 +457,37 @@ def measure(quick: bool) -> dict[str, Any]:
     figure(rows, f"N = {N_LARGE} ({cfg['n193_runs']} runs x {MONTHS_LARGE} months, 2 workers)",
            large)
 
+    def workers() -> None:
+        r = figs["speedup"] = speedup(world, cfg["speedup_runs"], fast, cfg["speedup_repeats"],
+                                      cfg["budget_speedup"])
+        la = load()[0]
+        rows.append(Row("speedup_2_workers", "2 workers vs 1, streamed ensemble", r["speedup"],
+                        "x", 1.8, True,
+                        f"run_stats ({fast}), {r['runs']:,} runs, median of {r['repeats']}: "
+                        f"{r['seconds_1_worker']:.2f} s -> {r['seconds_2_workers']:.2f} s",
+                        f"pool start-up {r['pool_startup_seconds']:.2f} s of each 2-worker call "
+                        f"({r['speedup_excluding_startup']:.2f}x without it); 1-minute load "
+                        f"{la:.1f} on {os.cpu_count()} cores"))
+
+    figure(rows, f"1 vs 2 workers ({cfg['speedup_runs']:,} runs)", workers)
+
     def stream_rows() -> None:
-        r = figs["stream"] = streamed(cfg["stream_runs"], fast)
+        r = figs["stream"] = streamed(cfg["stream_runs"], fast, cfg["budget_stream"])
         scale = STREAM_RUNS / r["runs"]
         scaled = scale != 1
         per = r["seconds"] * 2 / (r["runs"] * world.months) * 1e6
         eng = figs[f"{fast_backend}_rate"]["us_per_runstep"]
-        eng_wall = 1e6 / figs[f"{fast_backend}_rate"]["runsteps_per_s_wall"]
+        sp = figs["speedup"]
+        one = sp["seconds_1_worker"] / (sp["runs"] * world.months) * 1e6
         rows.append(Row("stream_seconds", "1,000,000 streamed runs of the baseline, 2 workers, s",
                         r["seconds"] * scale, "s", 60, False,
                         f"sim.api.stream ({fast}, declared uncertainty drawn per run), fresh "
                         "process, warmed up" + (f"; {r['runs']:,} runs timed "
                                                 f"({r['seconds']:.1f} s), scaled x{scale:.0f}"
                                                 if scaled else ""),
-                        f"{per:.2f} worker-µs (wall) per run-step; the engine's simulate "
-                        f"costs {eng:.2f} CPU-µs on one core ({eng_wall:.2f} wall-µs under the "
-                        "load of the one-core figure); the rest is per-run parameters, "
-                        "statistics, shipping, pool start-up and other load; 60 s needs ≤ "
+                        f"{per:.2f} worker-µs (wall) per run-step on 2 workers; run_stats on 1 "
+                        f"worker {one:.2f} µs (speedup figure), the engine's simulate alone "
+                        f"{eng:.2f} CPU-µs; 60 s needs ≤ "
                         f"{60 * 2 / (STREAM_RUNS * world.months) * 1e6:.2f}", scaled))
         rows.append(Row("stream_memory", "peak memory of that process tree, MB", r["peak_pss_mb"],
                         "MB", 1024, False,
@@ -453,19 +501,6 @@ def measure(quick: bool) -> dict[str, Any]:
 
     figure(rows, f"streamed ensemble ({cfg['stream_runs']:,} runs, subprocess, 2 workers)",
            stream_rows)
-
-    def workers() -> None:
-        r = figs["speedup"] = speedup(world, cfg["speedup_runs"], fast, cfg["speedup_repeats"])
-        la = load()[0]
-        rows.append(Row("speedup_2_workers", "2 workers vs 1, streamed ensemble", r["speedup"],
-                        "x", 1.8, True,
-                        f"run_stats ({fast}), {r['runs']:,} runs, median of {r['repeats']}: "
-                        f"{r['seconds_1_worker']:.2f} s -> {r['seconds_2_workers']:.2f} s",
-                        f"pool start-up {r['pool_startup_seconds']:.2f} s of each 2-worker call "
-                        f"({r['speedup_excluding_startup']:.2f}x without it); 1-minute load "
-                        f"{la:.1f} on {os.cpu_count()} cores"))
-
-    figure(rows, f"1 vs 2 workers ({cfg['speedup_runs']:,} runs)", workers)
 
     def sensitivity() -> None:
         import explore
@@ -519,14 +554,15 @@ def table(res: dict[str, Any]) -> str:
         star = " *" if r["scaled"] else ""
         la = (f"   load {r['load_before'][0]:.1f}->{r['load_after'][0]:.1f}"
               if r["load_before"] else "")
-        lines.append(f"  {r['measure']:<{width}}  {v:>10} {r['unit']:<11} target {op} "
-                     f"{r['target']:,.0f}  {met}{star}{la}")
+        tgt = f"{r['target']:,.0f}" if r["target"] >= 100 else f"{r['target']:g}"
+        lines.append(f"  {r['measure']:<{width}}  {v:>10} {r['unit']:<11} target {op} {tgt}  "
+                     f"{met}{star}{la}")
         lines.append(f"  {'':<{width}}  {r['detail']}")
         if r["met"] is False:
             lines.append(f"  {'':<{width}}  limit: {r['limit']}")
     if any(r["scaled"] for r in res["rows"]):
-        lines.append("  * --quick: measured on fewer runs and scaled linearly to the target's "
-                     "size")
+        lines.append("  * measured on fewer runs (--quick, or over the full run's time budget)"
+                     " and scaled to the target's size")
     e = res.get("engine_profile", {})
     if "numba" in e:
         lines.append("  numba month, µs per run-step (bench/engine.py): " + ", ".join(
@@ -545,12 +581,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about 2 minutes)")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--stream-child", nargs=3, metavar=("RUNS", "ENGINE", "WORKERS"),
+    ap.add_argument("--stream-child", nargs=4, metavar=("RUNS", "ENGINE", "WORKERS", "BUDGET"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.stream_child:
-        runs, kind, workers = args.stream_child
-        stream_child(int(runs), kind, int(workers))
+        runs, kind, workers, budget = args.stream_child
+        stream_child(int(runs), kind, int(workers), None if budget == "None" else float(budget))
         return {}
     res = measure(args.quick)
     args.out.write_text(json.dumps(res, indent=2, default=float) + "\n")
