@@ -23,15 +23,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check sim tests bench
 
-bench: setup
-	$(BIN)/python bench/ensemble.py
-	$(BIN)/python bench/engine.py
-	$(BIN)/python bench/params.py
+bench: setup   # every target of issue 12 side by side -> bench/results.json (~10 min)
+	$(BIN)/python bench/targets.py
 
-bench-quick: setup
-	$(BIN)/python bench/ensemble.py --quick
-	$(BIN)/python bench/engine.py --quick
-	$(BIN)/python bench/params.py --quick
+bench-quick: setup   # the same at smaller sizes, seconds scaled up and labelled (~2 min)
+	$(BIN)/python bench/targets.py --quick
 
 docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration
 	$(BIN)/python docs/make_scenario_figures.py

@@ -21,7 +21,8 @@ wall-clock alongside. Three figures per backend:
   pays).
 
 Targets (issue 12; benchmark, not tests): numba ≥ 2,000,000 run-steps/s, numpy ≥ 400,000.
-Writes ``bench/engine_results.json`` with the machine record of bench/ensemble.py.
+Writes ``bench/engine_results.json`` with the machine record of bench/common.py; ``make bench``
+(bench/targets.py) keeps the same record in ``bench/results.json`` instead.
 """
 
 from __future__ import annotations
@@ -29,27 +30,21 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import BASELINE, SEED, machine  # bench/common.py
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ensemble import BASELINE, machine  # noqa: E402  (bench/ensemble.py)
-
-from sim.engine import Trajectory, month, simulate  # noqa: E402
-from sim.kernels import State  # noqa: E402
-from sim.seeds import DECIDE, NOISE, Draws, key  # noqa: E402
-from sim.spec import load_scenario  # noqa: E402
-from sim.world import World  # noqa: E402
+from sim.engine import Trajectory, month, simulate
+from sim.kernels import State
+from sim.seeds import DECIDE, NOISE, Draws, key
+from sim.spec import load_scenario
+from sim.world import World
 
 OUT = Path(__file__).resolve().parent / "engine_results.json"
-SEED = 20240516
 TARGETS = {"numba": 2_000_000, "numpy": 400_000}
 
 
@@ -166,19 +161,16 @@ def profile_numba(world: World, runs: int, repeats: int) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="200 runs, 5 repeats")
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    runs, repeats = (200, 5) if args.quick else (1000, 7)
+def measure(quick: bool) -> dict[str, Any]:
+    """Every figure of the module docstring (``quick``: 200 runs, 5 repeats)."""
+    runs, repeats = (200, 5) if quick else (1000, 7)
     mach = machine()
     world = World.from_spec(load_scenario(BASELINE))
     steps = runs * world.months
     simulate(world, SEED, 8, backend="numba")  # compile (or load the cache) before timing
     draws = drawn(world, runs)
     res: dict[str, Any] = {"runs": runs, "months": world.months, "states": world.n,
-                           "repeats": repeats, "quick": args.quick, "targets": TARGETS}
+                           "repeats": repeats, "quick": quick, "targets": TARGETS}
     for backend in ("numpy", "numba"):
         res[backend] = {
             "simulate": median_rate(lambda b=backend: simulate(world, SEED, runs, backend=b),
@@ -189,6 +181,15 @@ def main(argv: list[str] | None = None) -> dict:
     res["note"] = ("run-steps/s per CPU second, one process, one core (BLAS on one thread); "
                    "imports and numba's compilation excluded; medians of the repeats. "
                    "'month': numpy's random numbers drawn beforehand, numba's in its kernel.")
+    return res
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="200 runs, 5 repeats")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    res = measure(args.quick)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print_table(res)
     return res

@@ -14,7 +14,8 @@ Measures, on the baseline, in this process on one core (imports done before timi
    (``with_values`` + ``World.from_spec`` + ``simulate`` of 4 runs), which is what the
    calibration's backtest did before (``--quick``: 100 of the draws timed, scaled to 1,000).
 
-Writes ``bench/params_results.json`` and prints a table.
+Writes ``bench/params_results.json`` and prints a table; ``make bench`` (bench/targets.py) keeps
+the same figures in ``bench/results.json`` instead.
 """
 
 from __future__ import annotations
@@ -22,27 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import SEED, baseline, machine  # bench/common.py
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sim.engine import simulate
+from sim.ensemble import run_ensemble
+from sim.params import Params, registry, with_values
+from sim.world import World
 
-from ensemble import machine  # noqa: E402  (bench/ensemble.py: the machine record)
-
-from sim.engine import simulate  # noqa: E402
-from sim.ensemble import run_ensemble  # noqa: E402
-from sim.params import Params, registry, with_values  # noqa: E402
-from sim.spec import load_scenario  # noqa: E402
-from sim.world import World  # noqa: E402
-
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 OUT = Path(__file__).resolve().parent / "params_results.json"
-SEED = 20240516
 FULL = {"runs": 2000, "repeats": 5, "draws": 1000, "runs_per_draw": 4, "loop_draws": 1000}
 QUICK = {"runs": 500, "repeats": 3, "draws": 1000, "runs_per_draw": 4, "loop_draws": 100}
 
@@ -116,19 +109,25 @@ def bench_design(world: World, cfg: dict) -> dict:
             "loop_wall_seconds": loop_wall * scale, "speedup": loop_cpu * scale / one_cpu}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    world = World.from_spec(load_scenario(BASELINE))
-    res: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": machine(),
+def measure(quick: bool) -> dict[str, Any]:
+    """Both figures of the module docstring (``quick``: smaller sizes)."""
+    cfg = QUICK if quick else FULL
+    world = baseline()
+    res: dict[str, Any] = {"mode": "quick" if quick else "full", "machine": machine(),
                            "config": cfg}
     t0 = time.perf_counter()
     res["overhead"] = bench_overhead(world, cfg)
     res["design"] = bench_design(world, cfg)
     res["total_seconds"] = time.perf_counter() - t0
+    return res
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    res = measure(args.quick)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     o, d = res["overhead"], res["design"]
     print(f"{res['mode']} run; load {res['machine']['load_average_1min_at_start']:.2f} at start")
