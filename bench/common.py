@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -112,6 +114,29 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     return time.perf_counter() - t, time.process_time() - c, out
+
+
+def repeated(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
+    """``fn`` called ``repeats`` times: median CPU and wall seconds (``cpu_s``, ``wall_s``) and
+    every call's."""
+    return {k if k.endswith("seconds") else f"{k}_s": v
+            for k, v in medians({"f": fn}, repeats)["f"].items()}
+
+
+def script(doc: str, measure: Callable[[bool], dict[str, Any]], out: Path,
+           report: Callable[[dict[str, Any]], None], quick_help: str,
+           argv: list[str] | None = None) -> dict[str, Any]:
+    """The command line of a bench script: ``--quick`` and ``--out``; writes ``measure(quick)``
+    as JSON to the output file and prints it with ``report``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--out", type=Path, default=out)
+    args = ap.parse_args(argv)
+    res = measure(args.quick)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    report(res)
+    print(f"wrote {args.out}")
+    return res
 
 
 def medians(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[str, Any]]:

@@ -27,8 +27,6 @@ Writes ``bench/engine_results.json`` with the machine record of bench/common.py;
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import BASELINE, SEED, machine  # bench/common.py
+from common import BASELINE, SEED, machine, repeated, script  # bench/common.py
 
 from sim.engine import Trajectory, month, simulate
 from sim.kernels import State
@@ -48,17 +46,10 @@ OUT = Path(__file__).resolve().parent / "engine_results.json"
 TARGETS = {"numba": 2_000_000, "numpy": 400_000}
 
 
-def median_rate(fn: Callable[[], Any], steps: int, repeats: int) -> dict[str, float]:
+def median_rate(fn: Callable[[], Any], steps: int, repeats: int) -> dict[str, Any]:
     """Run-steps per CPU second and per wall second: medians over ``repeats`` calls."""
-    cpu, wall = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return {"runsteps_per_s": steps / statistics.median(cpu),
-            "runsteps_per_s_wall": steps / statistics.median(wall),
-            "cpu_seconds": cpu, "wall_seconds": wall}
+    t = repeated(fn, repeats)
+    return {"runsteps_per_s": steps / t["cpu_s"], "runsteps_per_s_wall": steps / t["wall_s"], **t}
 
 
 def drawn(world: World, runs: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -185,14 +176,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="200 runs, 5 repeats")
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    res = measure(args.quick)
-    args.out.write_text(json.dumps(res, indent=2) + "\n")
-    print_table(res)
-    return res
+    return script(__doc__, measure, OUT, print_table, "200 runs, 5 repeats", argv)
 
 
 def print_table(res: dict) -> None:

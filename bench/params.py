@@ -20,15 +20,13 @@ the same figures in ``bench/results.json`` instead.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import SEED, baseline, machine  # bench/common.py
+from common import SEED, baseline, machine, script  # bench/common.py
 
 from sim.engine import simulate
 from sim.ensemble import run_ensemble
@@ -122,13 +120,8 @@ def measure(quick: bool) -> dict[str, Any]:
     return res
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    res = measure(args.quick)
-    args.out.write_text(json.dumps(res, indent=2) + "\n")
+def report(res: dict[str, Any]) -> None:
+    """Print the figures of ``res``."""
     o, d = res["overhead"], res["design"]
     print(f"{res['mode']} run; load {res['machine']['load_average_1min_at_start']:.2f} at start")
     print(f"  baseline, {o['runs']} runs, median of {o['repeats']} (CPU s): "
@@ -140,8 +133,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  {d['draws']} draws x {d['runs_per_draw']} runs: one batched call "
           f"{d['batched_cpu_seconds']:.2f} CPU-s ({d['batched_runsteps_per_s']:,.0f} run-steps/s)"
           f"; one call per draw {d['loop_cpu_seconds']:.2f} CPU-s{scaled}: {d['speedup']:.1f}x")
-    print(f"wrote {args.out} ({res['total_seconds']:.0f} s)")
-    return res
+    print(f"({res['total_seconds']:.0f} s)")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return script(__doc__, measure, OUT, report, "small sizes (a few seconds)", argv)
 
 
 if __name__ == "__main__":

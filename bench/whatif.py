@@ -22,19 +22,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import statistics
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import machine, repeated  # bench/common.py
 
-from ensemble import machine  # noqa: E402  (bench/ensemble.py)
-
-from sim.dashboard import FIGURES, WhatIf, answer  # noqa: E402
+from sim.dashboard import FIGURES, WhatIf, answer
 
 OUT = Path(__file__).resolve().parent / "whatif_results.json"
 CHANGES: dict[str, dict[str, Any]] = {
@@ -45,28 +38,16 @@ CHANGES: dict[str, dict[str, Any]] = {
 }
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
-    """Median CPU and wall seconds of ``repeats`` calls, and every call's."""
-    cpu, wall = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall),
-            "cpu_seconds": cpu, "wall_seconds": wall}
-
-
 def bench_engine(engine: str, runs: int, repeats: int) -> dict[str, Any]:
     """The timings of one engine (see the module docstring)."""
     answer(WhatIf("baseline", CHANGES["lever"]), runs=8, seed=2, engine=engine)  # compile
     out: dict[str, Any] = {}
     cache: dict = {}
-    out["reference"] = timed(lambda: answer(WhatIf("baseline"), runs=runs, seed=1,
+    out["reference"] = repeated(lambda: answer(WhatIf("baseline"), runs=runs, seed=1,
                                             engine=engine, reference_cache=cache), 1)
     for name, changes in CHANGES.items():
         w = WhatIf("baseline", changes)
-        out[name] = timed(lambda w=w: answer(w, runs=runs, seed=1, engine=engine,
+        out[name] = repeated(lambda w=w: answer(w, runs=runs, seed=1, engine=engine,
                                              reference_cache=cache), repeats)
     a = answer(WhatIf("baseline", CHANGES["lever"]), runs=runs, seed=1, engine=engine,
                reference_cache=cache)
@@ -77,7 +58,7 @@ def bench_engine(engine: str, runs: int, repeats: int) -> dict[str, Any]:
         for f in FIGURES:
             a.figure(f, "2026-05")
 
-    out["figures"] = timed(draw, max(1, repeats // 2))
+    out["figures"] = repeated(draw, max(1, repeats // 2))
     return out
 
 
