@@ -283,3 +283,15 @@ def test_missing_calibration_exits_2_at_the_cli(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no posterior samples" in err
     assert not out.exists()
+
+
+def test_un_distance_intercepts_are_sampled_per_dyad(history):
+    """The calibration samples one UN-distance intercept per triad dyad (not one for all), and
+    the shipped posterior was made with them."""
+    from sim.observation.votes import TRIAD_PAIRS, intercept_name
+
+    names = [p.name for p in cb.priors(history, cb.default_channels())]
+    wanted = [intercept_name(p) for p in TRIAD_PAIRS]
+    assert set(wanted) <= set(names) and "un_distance.intercept" not in names
+    post = cb.load_posterior()
+    assert set(wanted) <= set(post.columns) and "un_distance.intercept" not in post.columns

@@ -211,3 +211,33 @@ def test_channels_read_sim_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SIM_DATA_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         CHANNELS["un_distance"].observed()
+
+
+def test_un_distance_intercepts_are_per_dyad():
+    """Each triad dyad has its own intercept: moving one moves only that dyad's expected
+    distance, data drawn with distinct levels are fitted better by their own intercepts than by
+    one common intercept, and a pair without an intercept is refused."""
+    from sim.observation.votes import TRIAD_PAIRS, intercept_name
+
+    ch = CHANNELS["un_distance"]
+    view = synthetic_view(runs=1)
+    rows = ch.rows(view)
+    base = ch.mean(view, None, rows)[0]
+    moved = ch.mean(view, {intercept_name("USA-RUS"): 2.25}, rows)[0]
+    usa_rus = (rows["pair"] == "USA-RUS").to_numpy()
+    np.testing.assert_allclose(moved[usa_rus] - base[usa_rus], 0.5, atol=1e-12)
+    np.testing.assert_array_equal(moved[~usa_rus], base[~usa_rus])
+
+    truth = {intercept_name(p): a for p, a in zip(TRIAD_PAIRS, (2.6, 1.1, 1.9), strict=True)}
+    truth |= {"un_distance.sigma": 0.1, "un_distance.ar1": 0.3}
+    y = ch.draw(view, truth, rows, np.random.default_rng(4))[0]
+    data = rows.assign(value=y)
+    at_truth = ch.logpdf(view, truth, data)[0]
+    common = {**truth, **dict.fromkeys((intercept_name(p) for p in TRIAD_PAIRS), 1.8667)}
+    assert at_truth > ch.logpdf(view, common, data)[0] + 50.0
+    for p in TRIAD_PAIRS:
+        for step in (-0.3, 0.3):
+            shifted = {**truth, intercept_name(p): truth[intercept_name(p)] + step}
+            assert at_truth > ch.logpdf(view, shifted, data)[0]
+    with pytest.raises(ValueError, match="USA-EU"):
+        ch.mean(view, None, rows.assign(pair="USA-EU"))

@@ -63,3 +63,52 @@ def test_baseline_relations_rarely_reach_095_under_the_posterior():
     share = float((np.abs(xbar[..., iu[0], iu[1]]) > 0.95).mean())
     assert share <= 0.01, share
     assert np.isfinite(x).all() and (np.abs(x) < 1).all()
+
+
+def test_implied_distance_uses_each_dyads_own_intercept(monkeypatch):
+    """P3 reads d = a_p − λ·x̄ with the dyad's own posterior-mean intercept a_p: constant
+    relations give each dyad its own level."""
+    from types import SimpleNamespace
+
+    from sim.observation.votes import intercept_name
+
+    ids = ("USA", "CHN", "RUS")
+    means = {"un_distance.loading": 1.5, intercept_name("USA-CHN"): 2.0,
+             intercept_name("USA-RUS"): 1.0, intercept_name("CHN-RUS"): 1.4}
+    monkeypatch.setattr(pt, "_posterior_means", lambda: means)
+    x = np.zeros((2, 25, 3, 3))  # 2 runs, 24 months
+    x[..., 0, 1] = x[..., 1, 0] = -0.6
+    x[..., 0, 2], x[..., 2, 0] = -0.2, -0.4  # dyad mean -0.3
+    x[..., 1, 2] = x[..., 2, 1] = 0.5
+    res = SimpleNamespace(world=SimpleNamespace(ids=ids, n=3), traj=SimpleNamespace(x=x))
+    d = pt.implied_distances(res)
+    assert {k: v.shape for k, v in d.items()} == dict.fromkeys(("USA-CHN", "USA-RUS",
+                                                                "CHN-RUS"), (2, 2))
+    np.testing.assert_allclose(d["USA-CHN"], 2.0 + 1.5 * 0.6)
+    np.testing.assert_allclose(d["USA-RUS"], 1.0 + 1.5 * 0.3)
+    np.testing.assert_allclose(d["CHN-RUS"], 1.4 - 1.5 * 0.5)
+
+
+def test_p3_is_judged_on_each_dyads_own_range():
+    """The P3 rule evaluated is the corrected one: a USA-CHN distance of 3.5 every year is
+    inside USA-CHN's own range but outside the range the rule was first written with."""
+    lo, hi = pt.distance_ranges()["USA-CHN"]
+    vals = np.full((100, 10), 3.5)
+    assert pt.share_inside(vals, lo, hi, 0.99)[0]
+    assert not pt.share_inside(vals, *pt.DISTANCE_RANGE, 0.99)[0]
+    assert "own 1992–2019 range" in next(p.rule for p in pt.PATTERNS if p.key == "P3")
+
+
+@pytest.mark.slow
+def test_implied_distance_stays_in_each_dyads_range_in_sample():
+    """The P3 diagnostic in sample: on the history 2010–2019 under the shipped posterior (events
+    through 2019), each dyad's median implied UN distance lies inside its own 1992–2019 range in
+    every year. With one intercept for all dyads the USA–RUS median drifted to 2.88–2.90, above
+    the dyad's 2.76 (docs/VALIDATION.md §0)."""
+    shares = pt.history_range_shares(draws=100, last_event_year=2019)
+    own = pt.distance_ranges()
+    sample = shares[shares["year"] <= 2019]
+    assert set(sample["dyad"]) == set(own) and sample["year"].nunique() == 10
+    for dyad, rows in sample.groupby("dyad"):
+        lo, hi = own[dyad]
+        assert rows["median"].between(lo, hi).all(), (dyad, rows["median"].round(2).tolist())

@@ -30,6 +30,12 @@ FIT_NOTE = ("rounded maximum-likelihood fit on 1992-2019 with the relations the 
             "implies (x̄ = 1 - d/1.75; our calculation, tests/test_observation.py)")
 
 
+def intercept_name(pair: str) -> str:
+    """The ``un_distance`` intercept of dyad ``pair`` (``"USA-CHN"`` →
+    ``"un_distance.usa_chn.intercept"``)."""
+    return f"un_distance.{pair.lower().replace('-', '_')}.intercept"
+
+
 def _tidy(df: pd.DataFrame, pair: str, value: pd.Series, trials: pd.Series | None = None
           ) -> pd.DataFrame:
     out = pd.DataFrame({"time": df["year"].astype(int), "year": df["year"].astype(int),
@@ -42,13 +48,18 @@ def _tidy(df: pd.DataFrame, pair: str, value: pd.Series, trials: pd.Series | Non
 class UnDistance(Channel):
     """Annual UNGA ideal-point distance (final-passage votes) of USA-CHN, USA-RUS, CHN-RUS.
 
-        d_py = a - λ · x̄_py + e_py,   e_p ~ AR(1) with marginal sd σ and correlation φ,
+        d_py = a_p - λ · x̄_py + e_py,   e_p ~ AR(1) with marginal sd σ and correlation φ,
 
-    ``x̄`` the annual mean of the dyad-mean relation. Linear in ``x̄`` (not in ``z̄``): the
-    distance is bounded (0.41-2.95 in 1992-2019) as ``x̄`` is, and the defaults ``a = λ = 1.75``
-    are the inverse of the project's initial-relations rule ``x0 = 1 - d / d_half``
+    ``x̄`` the annual mean of the dyad-mean relation, ``a_p`` the dyad's own intercept
+    (``un_distance.<a_b>.intercept``, :func:`intercept_name`). Linear in ``x̄`` (not in ``z̄``):
+    the distance is bounded as ``x̄`` is, and the defaults ``a_p = λ = 1.75`` are the inverse of
+    the project's initial-relations rule ``x0 = 1 - d / d_half``
     (:func:`sim.world.initial_relations`), so a state set from year-Y distances reproduces them.
-    On ``z̄`` a saturated relation would imply an unbounded distance. The residuals of one pair
+    On ``z̄`` a saturated relation would imply an unbounded distance. One intercept per dyad:
+    the dyads' distances lie on different levels (1992-2019: USA-CHN 2.69-4.71, USA-RUS
+    1.65-2.76, CHN-RUS 0.41-2.95), and with one common intercept the channel ties every dyad's
+    level to the relation the other channels (the ICEWS events) want, so the implied distance
+    of USA-RUS drifted out of its own range (docs/VALIDATION.md, P3). The residuals of one pair
     are autocorrelated: the ideal points come from a dynamic model that smooths over years.
     """
 
@@ -60,9 +71,13 @@ class UnDistance(Channel):
               "2017, July 2025 release), dist_<A>_<B>_fp")
     panels = TRIAD_PAIRS
     params = (
-        ObsParam("un_distance.intercept", 1.75, 0.0, 4.0, "ideal-point units",
-                 "d_half of sim.world.initial_relations (distance at x̄ = 0)",
-                 ("normal", 1.75, 0.5)),
+        *(ObsParam(intercept_name(p), 1.75, 0.0, 6.0, "ideal-point units",
+                   f"{p}'s distance at x̄ = 0; default d_half of sim.world.initial_relations. "
+                   "Weakly informative prior, the same for every dyad: normal(1.75, 1), centred "
+                   "on d_half, sd 1 the spread of the three dyads' 1992-2009 mean distances "
+                   "(3.60, 2.32, 1.29; sd 1.16), so each dyad may take its own level without a "
+                   "prior centred on its own data", ("normal", 1.75, 1.0))
+          for p in TRIAD_PAIRS),
         ObsParam("un_distance.loading", 1.75, 0.05, 4.0, "ideal-point units per unit x̄",
                  "d_half of sim.world.initial_relations (x̄ = 1 means distance 0)",
                  ("normal", 1.75, 0.5)),
@@ -79,9 +94,20 @@ class UnDistance(Channel):
         return pd.concat([_tidy(df, p, df[f"dist_{p.replace('-', '_')}_fp"])
                           for p in TRIAD_PAIRS], ignore_index=True)
 
+    def intercepts(self, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
+        """Each row's dyad intercept ``a_p``: ``(K,)``, or ``(R, K)`` for per-run ``theta``.
+        Raises ValueError for a row whose pair is not a triad dyad."""
+        pairs = rows["pair"].to_numpy()
+        unknown = sorted(set(pairs) - set(TRIAD_PAIRS))
+        if unknown:
+            raise ValueError(f"{self.name}: no intercept for pairs {unknown}; expected "
+                             f"{list(TRIAD_PAIRS)}")
+        return sum((self.value(theta, intercept_name(p).split(".", 1)[1]) * (pairs == p)
+                    for p in TRIAD_PAIRS), np.zeros(len(pairs)))
+
     def mean(self, view: SimView, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
-        xbar = per_row_annual(view, rows, view.dyad_mean)
-        return self.value(theta, "intercept") - self.value(theta, "loading") * xbar
+        a = self.intercepts(theta, rows)
+        return a - self.value(theta, "loading") * per_row_annual(view, rows, view.dyad_mean)
 
     def logpdf(self, view: SimView, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
         resid = rows["value"].to_numpy(float) - self.mean(view, theta, rows)
@@ -226,4 +252,4 @@ class StatedeptCoincidence(CountChannel):
         return pd.concat(out, ignore_index=True)
 
 
-__all__ = ["RollcallAgreement", "StatedeptCoincidence", "UnDistance"]
+__all__ = ["RollcallAgreement", "StatedeptCoincidence", "UnDistance", "intercept_name"]
