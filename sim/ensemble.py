@@ -53,8 +53,9 @@ DASK_ENV = "SIM_DASK_SCHEDULER"
 CHUNK = 1000
 """Most runs per task when no ``chunk`` is given (read at call time)."""
 
-PRELOAD = ["sim.ensemble"]
-"""Modules the forkserver imports once; each worker is forked from it with them loaded."""
+PRELOAD = ["sim.preload"]
+"""Modules the forkserver imports once; each worker is forked from it with them loaded
+(:mod:`sim.preload`: ``sim.ensemble``, and numba with the compiled kernel when installed)."""
 
 
 def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
@@ -65,8 +66,9 @@ def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
-    """"forkserver" with ``sim`` preloaded where the platform has it (Linux, macOS): a worker
-    starts in milliseconds instead of importing ``sim`` afresh; else "spawn"."""
+    """"forkserver" with ``sim`` (and numba's kernel, when installed) preloaded where the
+    platform has it (Linux, macOS): a worker starts in milliseconds instead of importing
+    ``sim`` and numba and loading the kernel afresh; else "spawn"."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")

@@ -76,14 +76,16 @@ RULES = {"escalate": ESCALATE, "grant_ask": GRANT_ASK, "concede": CONCEDE}
 
 
 def _runs(v: object, runs: int) -> np.ndarray:
-    """A parameter value (scalar or ``(R,)``) as a float array ``(R,)``."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (runs,)))
+    """A parameter value (scalar or ``(R,)``) as a float array ``(R,)`` (a writable copy)."""
+    return np.array(np.broadcast_to(np.asarray(v, dtype=float), (runs,)), order="C")
 
 
 def _lanes(a: np.ndarray, runs: int) -> np.ndarray:
-    """An ``(N, N)`` or ``(R, N, N)`` array as ``(N, N, R)`` (runs innermost)."""
+    """An ``(N, N)`` or ``(R, N, N)`` array as ``(N, N, R)`` (runs innermost), a writable copy
+    whatever ``R``: the kernel's arguments then have one type (readonly views would compile a
+    second version of it, e.g. for one run)."""
     n = a.shape[-1]
-    return np.ascontiguousarray(np.moveaxis(np.broadcast_to(a, (runs, n, n)), 0, -1))
+    return np.array(np.moveaxis(np.broadcast_to(a, (runs, n, n)), 0, -1), order="C")
 
 
 @dataclass
@@ -146,7 +148,7 @@ class Batch:
                                        owner=world), runs)
         self.x0_mean = _lanes(symmetric(state.x0), runs)
         rel = power(world.capability / world.capability.max(), par.threat.power_exponent)
-        self.relcap = np.ascontiguousarray(np.broadcast_to(rel, (runs, n)).T)
+        self.relcap = np.array(np.broadcast_to(rel, (runs, n)).T, order="C")
         self.decisions = self._decisions(world, state)
         months = world.months
         self.schedule = Terms.build([plan.schedule.get(t) for t in range(months)], runs)
@@ -835,3 +837,20 @@ def copy_block(xb: np.ndarray, ib: np.ndarray, pb: np.ndarray, fb: np.ndarray, m
             for k in range(p):
                 prob[r, t0 + m, k] = pb[m, k, r]
                 fired[r, t0 + m, k] = fb[m, k, r]
+
+
+def warm() -> None:
+    """Load (or compile) the kernel's machine code in this process: one run of a world of three
+    states over one month through :func:`sim.engine.simulate` and the stats recorder's path,
+    so that processes forked from this one (the ensemble's forkserver,
+    :data:`sim.ensemble.PRELOAD`) start with it ready."""
+    from sim.engine import simulate
+    from sim.spec import spec_from_dict
+
+    spec = spec_from_dict({
+        "scenario": {"name": "warm", "title": "warm-up", "start": "2024-01", "months": 1,
+                     "seed": 1},
+        "states": [{"id": s, "name": s, "capability": 0.1, "gdp": 1.0, "ideal_point": 0.0,
+                    "reciprocity": 0.5} for s in ("AAA", "BBB", "CCC")],
+        "trade": {"AAA->BBB": 1.0, "BBB->AAA": 1.0}}, source="<numba warm-up>")
+    simulate(World.from_spec(spec), 0, 1, backend="numba")
