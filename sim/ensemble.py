@@ -334,12 +334,17 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
 
 
 # ----------------------------------------------------------------------------- statistics
-# run_stats reduces runs in blocks of STATS_BLOCK runs aligned at run 0; a task covers whole
-# blocks. A block's float sums come from its own runs only and are added up in block order, so
-# the totals are the same floats however the runs were chunked or spread over workers. Counts
-# (firings, histograms) are integers: they add up exactly in any order.
+# run_stats reduces runs in blocks of stats_block(runs) runs aligned at run 0; a task covers
+# whole blocks. A block's float sums come from its own runs only and are added up in block
+# order, so the totals are the same floats however the runs were chunked or spread over
+# workers. Counts (firings, histograms) are integers: they add up exactly in any order.
 
 STATS_BLOCK = 250
+"""Most runs in a statistics block (:func:`stats_block`)."""
+STATS_SPLIT = 4
+"""Fewest blocks an ensemble of at least as many runs is split into, so that even a small one
+makes several tasks for 2 workers (each block's sums travel on their own: ~110 MB at N = 193
+over 120 months, so not more)."""
 REL_BINS = 2001  # relation histogram: centres -1, -0.999, …, 1
 REL_ERROR = 0.0005  # largest error of a relation quantile: half a bin
 TRADE_LOG10 = (-3.0, 5.0, 0.005)  # trade histogram: a bin for 0, log10 centres -3 .. 5 by 0.005
@@ -348,6 +353,14 @@ TRADE_REL_ERROR = 10 ** (TRADE_LOG10[2] / 2) - 1  # largest relative error in ra
 QUANTILE_CELLS = 10_000_000  # histograms for every dyad while steps × dyads × REL_BINS ≤ this
 CENTRES = {"relation": np.linspace(-1.0, 1.0, REL_BINS),
            "trade": np.r_[0.0, np.logspace(*TRADE_LOG10[:2], TRADE_BINS - 1)]}
+
+
+def stats_block(runs: int) -> int:
+    """Runs in each statistics block of an ensemble of ``runs`` runs: :data:`STATS_BLOCK`, or
+    fewer so that there are at least :data:`STATS_SPLIT` blocks. It depends on ``runs`` only
+    (never on chunks or workers), so the float sums, added block by block, are the same bytes
+    however the ensemble is run."""
+    return max(1, min(STATS_BLOCK, -(-runs // STATS_SPLIT)))
 
 
 def _dyad_series(x: np.ndarray, imports: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -637,7 +650,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
               draw: np.ndarray | None = None) -> EnsembleStats:
     """Per-month statistics of runs ``0 .. runs-1`` without holding all runs in memory.
 
-    Tasks of ``chunk`` runs (rounded up to whole blocks of ``STATS_BLOCK``) run as in
+    Tasks of ``chunk`` runs (rounded up to whole blocks of :func:`stats_block` runs) run as in
     :func:`run_ensemble`; the result is the same byte for byte whatever ``chunk``, ``workers``
     or ``dask``. Standard deviations use squared deviations from run 0 (exactly 0 where all
     runs agree). Quantiles come from histograms, within half a bin of ``np.quantile``:
@@ -669,17 +682,18 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
     chunk = chunk or (store.saved_chunk() if store is not None else None)
     size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
-    step = -(-size // STATS_BLOCK) * STATS_BLOCK
+    block = stats_block(runs)
+    step = -(-size // block) * block
     chunks = _chunks(runs, step)  # whole blocks
     keep = keep_runs is not None
     start, sums, counts = _stored_state(
         store, chunks, keep, {"mode": "stats", "engine": kind, "chunk": step, "runs": runs,
-                              "seed": int(seed), "block": STATS_BLOCK,
+                              "seed": int(seed), "block": block,
                               "dyads": [pairs[c] for c in qcols], "keep_runs": keep,
                               **({} if par is None else {"params": par.digest()})})
     saving = store is not None and len(chunks) > 1
     nworkers = min(nworkers, max(1, len(chunks) - start))
-    extra = (kind, STATS_BLOCK, qcols, keep, ref)
+    extra = (kind, block, qcols, keep, ref)
     tasks = _ordered(_stats_task, world, seed, chunks[start:], extra, nworkers, address, par)
     finished = sum(len(c) for c in chunks[:start])
     writer = None
@@ -720,6 +734,6 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         keep_runs=None if keep_runs is None else str(keep_runs), draw=draw)
 
 
-__all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "Engine", "EnsembleStats",
-           "backend_of", "pick_engine", "pool_context", "resolve_workers",
-           "run_ensemble", "run_stats", "simulate_mesa"]
+__all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "STATS_SPLIT", "Engine",
+           "EnsembleStats", "backend_of", "pick_engine", "pool_context", "resolve_workers",
+           "run_ensemble", "run_stats", "simulate_mesa", "stats_block"]
