@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -341,6 +342,11 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
 
 STATS_BLOCK = 250
 """Most runs in a statistics block (:func:`stats_block`)."""
+SAVE_SECONDS = 10.0
+"""With a chunk store, :func:`run_stats` saves its statistics after a chunk at most this often
+(and after the last): a save writes the whole state (~30 MB of histograms for 6 states over 72
+months, ~70 ms), so saving after every 1,000-run chunk would cost more than the runs.
+An interruption loses at most this many seconds of runs (read at call time)."""
 STATS_SPLIT = 4
 """Fewest blocks an ensemble of at least as many runs is split into, so that even a small one
 makes several tasks for 2 workers (each block's sums travel on their own: ~110 MB at N = 193
@@ -659,8 +665,9 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     states over 72 months, else the USA-CHN-RUS triangle, or the ``dyads`` given.
     ``keep_runs``: also write every run's rows (as ``Results.timeseries``: ``run, step,
     source, target, relation, trade``) to this Parquet file, chunk by chunk. ``store``: a
-    :class:`~sim.chunks.ChunkStore` keeping the statistics after each chunk (and each chunk's
-    rows) so that an interrupted call resumes from them with the same result byte for byte.
+    :class:`~sim.chunks.ChunkStore` keeping the statistics after a chunk every
+    :data:`SAVE_SECONDS` (and each chunk's rows) so that an interrupted call resumes from them
+    with the same result byte for byte.
     ``params``, ``draw``: as in :func:`run_ensemble` (run ``i`` gets row ``i``).
     """
     qs = tuple(float(q) for q in quantiles)
@@ -692,6 +699,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
                               "dyads": [pairs[c] for c in qcols], "keep_runs": keep,
                               **({} if par is None else {"params": par.digest()})})
     saving = store is not None and len(chunks) > 1
+    saved, last_save = start - 1, time.monotonic()
     nworkers = min(nworkers, max(1, len(chunks) - start))
     extra = (kind, block, qcols, keep, ref)
     tasks = _ordered(_stats_task, world, seed, chunks[start:], extra, nworkers, address, par)
@@ -711,10 +719,13 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
                 writer = writer or files.enter_context(pq.ParquetWriter(keep_runs, table.schema))
                 writer.write_table(table)
             finished += len(chunks[i])
-            if saving:  # the statistics of chunks 0 .. i replace those of 0 .. i-1
+            if saving and (i == len(chunks) - 1
+                           or time.monotonic() - last_save >= SAVE_SECONDS):
+                # the statistics of chunks 0 .. i replace the last saved ones
                 store.save(_piece("state", i), _flatten(sums, counts))
-                if i:
-                    store.delete(f"{_piece('state', i - 1)}.npz")
+                if saved >= 0:
+                    store.delete(f"{_piece('state', saved)}.npz")
+                saved, last_save = i, time.monotonic()
                 store.progressed(finished)
             bar.update(len(chunks[i]))
     if keep and store is not None:
