@@ -77,6 +77,18 @@ def pool_context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def start_pool(workers: int, dask: str | None, chunks: int) -> None:
+    """Start the forkserver now if a local pool of ``workers`` will run ``chunks`` tasks, so
+    that its preload (:data:`PRELOAD`: ``sim``, numba and the kernel, ~1 s) runs while this
+    process prepares the ensemble, not when the first task is sent. Nothing for one worker or
+    one task, on Dask, or without forkserver."""
+    if (workers > 1 and chunks > 1 and dask is None
+            and pool_context().get_start_method() == "forkserver"):
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched", "numba"]:
     """``auto``: the Mesa model for a single run, the batched engine for more. Raises
     ValueError for an unknown engine and :class:`~sim.engine.BackendError` for ``numba``
@@ -293,6 +305,7 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     step = 1 if kind == "mesa" else max(1, default_chunk(runs, nworkers) if chunk is None
                                         else chunk)
     chunks = _chunks(runs, step)
+    start_pool(nworkers, address, len(chunks))
     traj = Trajectory.empty(world, seed, np.arange(runs), par, draw)
     done = _stored_chunks(store, chunks, {"mode": "runs", "engine": kind, "chunk": step,
                                           "runs": runs, "seed": int(seed),
@@ -675,6 +688,12 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         raise ValueError(f"need runs > 0 and quantiles in [0, 1], not {runs} and {qs}")
     kind = pick_engine(engine, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
+    chunk = chunk or (store.saved_chunk() if store is not None else None)
+    size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
+    block = stats_block(runs)
+    step = -(-size // block) * block
+    chunks = _chunks(runs, step)  # whole blocks
+    start_pool(nworkers, address, len(chunks))
     iu, ju = np.triu_indices(world.n, 1)
     pairs = [(world.ids[i], world.ids[j]) for i, j in zip(iu, ju, strict=True)]
     if dyads is None and (world.months + 1) * len(pairs) * REL_BINS > QUANTILE_CELLS:
@@ -687,11 +706,6 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
                   for what in ("relation", "trade")}
     first = _simulate_chunk(kind, world, seed, np.arange(1), _rows(par, np.arange(1)))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
-    chunk = chunk or (store.saved_chunk() if store is not None else None)
-    size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
-    block = stats_block(runs)
-    step = -(-size // block) * block
-    chunks = _chunks(runs, step)  # whole blocks
     keep = keep_runs is not None
     start, sums, counts = _stored_state(
         store, chunks, keep, {"mode": "stats", "engine": kind, "chunk": step, "runs": runs,
@@ -747,4 +761,4 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
 
 __all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "STATS_SPLIT", "Engine",
            "EnsembleStats", "backend_of", "pick_engine", "pool_context", "resolve_workers",
-           "run_ensemble", "run_stats", "simulate_mesa", "stats_block"]
+           "run_ensemble", "run_stats", "simulate_mesa", "start_pool", "stats_block"]
