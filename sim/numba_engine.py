@@ -873,9 +873,11 @@ def copy_block(xb: np.ndarray, ib: np.ndarray, pb: np.ndarray, fb: np.ndarray, m
 
 def warm() -> None:
     """Load (or compile) the kernel's machine code in this process: one run of a world of three
-    states over one month through :func:`sim.engine.simulate` and the stats recorder's path,
-    so that processes forked from this one (the ensemble's forkserver,
-    :data:`sim.ensemble.PRELOAD`) start with it ready."""
+    states over one month through :func:`sim.engine.simulate` (the month and the copy into a
+    trajectory; streamed statistics call the same month), so that processes forked from this
+    one (the ensemble's forkserver, :mod:`sim.preload`) start with it ready. The kernel's
+    arguments have one type whatever the world or batch (:func:`_lanes`), so this one call
+    loads every version a run needs."""
     from sim.engine import simulate
     from sim.spec import spec_from_dict
 
