@@ -108,7 +108,8 @@ def profile_numba(world: World, runs: int, repeats: int) -> dict[str, float]:
         prob, fired = np.zeros((1, p, runs)), np.zeros((1, p, runs), bool)
         x, imp = np.zeros((1, n, n, runs)), np.zeros((1, n, n, runs))
         target, znew = np.empty((n, n, runs)), np.empty((n, n, runs))
-        thr, acc = np.empty((n, n, runs)), np.empty(runs)
+        thr, gram, acc = np.empty((n, n, runs)), np.empty((n, n, runs)), np.empty(runs)
+        blas = n >= ne.BLAS_N
         spent = dict.fromkeys(parts, 0.0)
         for t in range(world.months):
             S0, count0, last0 = batch.S.copy(), batch.count.copy(), batch.last.copy()
@@ -120,8 +121,9 @@ def profile_numba(world: World, runs: int, repeats: int) -> dict[str, float]:
                  s.j, s.value, a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
                  batch.lag_j, batch.lag_v, batch.lag_m)
             part(spent, "anchor", ne._anchor, batch.S, batch.par, batch.fixed, batch.relcap,
-                 batch.consts, target, thr, acc)
-            part(spent, "relations", ne._relations, batch.S, noise, batch.par, target, znew, acc)
+                 batch.consts, target, thr, gram, acc, blas)
+            part(spent, "relations", ne._relations, batch.S, noise, batch.par, target, znew, gram,
+                 acc, blas)
             part(spent, "trade", ne._trade, batch.S, batch.par, batch.x0_mean, target[0], target[1],
                  acc, thr)
             batch.S[:], batch.count[:], batch.last[:] = S0, count0, last0
@@ -130,7 +132,7 @@ def profile_numba(world: World, runs: int, repeats: int) -> dict[str, float]:
                       imp[0], batch.par, batch.fixed, batch.x0_mean, batch.relcap, world.gdp,
                       batch.consts, ints, dpar, s.offset, s.field, s.i, s.j, s.value,
                       a.offset, a.field, a.i, a.j, a.value, batch.lag_k, batch.lag_i,
-                      batch.lag_j, batch.lag_v, batch.lag_m)
+                      batch.lag_j, batch.lag_v, batch.lag_m, blas)
             spent["month"] += time.process_time() - c
             c = time.process_time()
             ne.copy_block(x, imp, prob, fired, 1, t, traj.x, traj.imports, traj.prob, traj.fired)

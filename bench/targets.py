@@ -64,7 +64,7 @@ from threadpoolctl import threadpool_limits
 
 import sim.engine as engine_module
 from sim.engine import BackendError, advance, numba_backend, simulate
-from sim.ensemble import STATS_BLOCK, run_ensemble, run_stats, simulate_mesa
+from sim.ensemble import run_ensemble, run_stats, simulate_mesa, stats_block
 from sim.world import World
 
 OUT = Path(__file__).resolve().parent / "results.json"
@@ -254,7 +254,8 @@ def large_limit(r: dict[str, Any], product_s: float, workers_used: int) -> str:
     return (f"{r['engine_ms_per_run_month_one_core']:.2f} ms per run-month on one core "
             f"(engine alone); the two {N_LARGE}x{N_LARGE} products per run-month take "
             f"{product_s * 1e3:.3f} ms each ({N_LARGE ** 3 / product_s / 1e9:.0f} GFLOP/s), "
-            f"{prod:.1f} s of the total; run_stats splits runs in blocks of {STATS_BLOCK}, so "
+            f"{prod:.1f} s of the total; run_stats splits runs in blocks of "
+            f"{stats_block(RUNS_LARGE)}, so "
             f"{RUNS_LARGE} runs use {workers_used} worker(s)")
 
 
@@ -443,7 +444,7 @@ def measure(quick: bool) -> dict[str, Any]:
                                                    cfg["budget_n193"])
             name = "numba" if kind == "numba" else "numpy"
             scaled = r["runs"] != RUNS_LARGE
-            used = min(2, -(-RUNS_LARGE // STATS_BLOCK))
+            used = min(2, -(-RUNS_LARGE // stats_block(RUNS_LARGE)))
             rows.append(Row(f"n193_{name}", f"N = 193, 100 runs x 120 months, 2 workers, s "
                             f"({name})", r["seconds_per_100_runs"], "s", 10, False,
                             "run_stats(workers=2)" + (f"; {r['runs']} runs timed "

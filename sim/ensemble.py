@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -53,8 +54,9 @@ DASK_ENV = "SIM_DASK_SCHEDULER"
 CHUNK = 1000
 """Most runs per task when no ``chunk`` is given (read at call time)."""
 
-PRELOAD = ["sim.ensemble"]
-"""Modules the forkserver imports once; each worker is forked from it with them loaded."""
+PRELOAD = ["sim.preload"]
+"""Modules the forkserver imports once; each worker is forked from it with them loaded
+(:mod:`sim.preload`: ``sim.ensemble``, and numba with the compiled kernel when installed)."""
 
 
 def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
@@ -65,13 +67,26 @@ def default_chunk(runs: int, workers: int, unit: int = 1) -> int:
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
-    """"forkserver" with ``sim`` preloaded where the platform has it (Linux, macOS): a worker
-    starts in milliseconds instead of importing ``sim`` afresh; else "spawn"."""
+    """"forkserver" with ``sim`` (and numba's kernel, when installed) preloaded where the
+    platform has it (Linux, macOS): a worker starts in milliseconds instead of importing
+    ``sim`` and numba and loading the kernel afresh; else "spawn"."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
+
+
+def start_pool(workers: int, dask: str | None, chunks: int) -> None:
+    """Start the forkserver now if a local pool of ``workers`` will run ``chunks`` tasks, so
+    that its preload (:data:`PRELOAD`: ``sim``, numba and the kernel, ~1 s) runs while this
+    process prepares the ensemble, not when the first task is sent. Nothing for one worker or
+    one task, on Dask, or without forkserver."""
+    if (workers > 1 and chunks > 1 and dask is None
+            and pool_context().get_start_method() == "forkserver"):
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def pick_engine(engine: Engine, runs: int) -> Literal["mesa", "batched", "numba"]:
@@ -290,6 +305,7 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     step = 1 if kind == "mesa" else max(1, default_chunk(runs, nworkers) if chunk is None
                                         else chunk)
     chunks = _chunks(runs, step)
+    start_pool(nworkers, address, len(chunks))
     traj = Trajectory.empty(world, seed, np.arange(runs), par, draw)
     done = _stored_chunks(store, chunks, {"mode": "runs", "engine": kind, "chunk": step,
                                           "runs": runs, "seed": int(seed),
@@ -332,12 +348,22 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
 
 
 # ----------------------------------------------------------------------------- statistics
-# run_stats reduces runs in blocks of STATS_BLOCK runs aligned at run 0; a task covers whole
-# blocks. A block's float sums come from its own runs only and are added up in block order, so
-# the totals are the same floats however the runs were chunked or spread over workers. Counts
-# (firings, histograms) are integers: they add up exactly in any order.
+# run_stats reduces runs in blocks of stats_block(runs) runs aligned at run 0; a task covers
+# whole blocks. A block's float sums come from its own runs only and are added up in block
+# order, so the totals are the same floats however the runs were chunked or spread over
+# workers. Counts (firings, histograms) are integers: they add up exactly in any order.
 
 STATS_BLOCK = 250
+"""Most runs in a statistics block (:func:`stats_block`)."""
+SAVE_SECONDS = 10.0
+"""With a chunk store, :func:`run_stats` saves its statistics after a chunk at most this often
+(and after the last): a save writes the whole state (~30 MB of histograms for 6 states over 72
+months, ~70 ms), so saving after every 1,000-run chunk would cost more than the runs.
+An interruption loses at most this many seconds of runs (read at call time)."""
+STATS_SPLIT = 4
+"""Fewest blocks an ensemble of at least as many runs is split into, so that even a small one
+makes several tasks for 2 workers (each block's sums travel on their own: ~110 MB at N = 193
+over 120 months, so not more)."""
 REL_BINS = 2001  # relation histogram: centres -1, -0.999, …, 1
 REL_ERROR = 0.0005  # largest error of a relation quantile: half a bin
 TRADE_LOG10 = (-3.0, 5.0, 0.005)  # trade histogram: a bin for 0, log10 centres -3 .. 5 by 0.005
@@ -346,6 +372,14 @@ TRADE_REL_ERROR = 10 ** (TRADE_LOG10[2] / 2) - 1  # largest relative error in ra
 QUANTILE_CELLS = 10_000_000  # histograms for every dyad while steps × dyads × REL_BINS ≤ this
 CENTRES = {"relation": np.linspace(-1.0, 1.0, REL_BINS),
            "trade": np.r_[0.0, np.logspace(*TRADE_LOG10[:2], TRADE_BINS - 1)]}
+
+
+def stats_block(runs: int) -> int:
+    """Runs in each statistics block of an ensemble of ``runs`` runs: :data:`STATS_BLOCK`, or
+    fewer so that there are at least :data:`STATS_SPLIT` blocks. It depends on ``runs`` only
+    (never on chunks or workers), so the float sums, added block by block, are the same bytes
+    however the ensemble is run."""
+    return max(1, min(STATS_BLOCK, -(-runs // STATS_SPLIT)))
 
 
 def _dyad_series(x: np.ndarray, imports: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -635,7 +669,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
               draw: np.ndarray | None = None) -> EnsembleStats:
     """Per-month statistics of runs ``0 .. runs-1`` without holding all runs in memory.
 
-    Tasks of ``chunk`` runs (rounded up to whole blocks of ``STATS_BLOCK``) run as in
+    Tasks of ``chunk`` runs (rounded up to whole blocks of :func:`stats_block` runs) run as in
     :func:`run_ensemble`; the result is the same byte for byte whatever ``chunk``, ``workers``
     or ``dask``. Standard deviations use squared deviations from run 0 (exactly 0 where all
     runs agree). Quantiles come from histograms, within half a bin of ``np.quantile``:
@@ -644,8 +678,9 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
     states over 72 months, else the USA-CHN-RUS triangle, or the ``dyads`` given.
     ``keep_runs``: also write every run's rows (as ``Results.timeseries``: ``run, step,
     source, target, relation, trade``) to this Parquet file, chunk by chunk. ``store``: a
-    :class:`~sim.chunks.ChunkStore` keeping the statistics after each chunk (and each chunk's
-    rows) so that an interrupted call resumes from them with the same result byte for byte.
+    :class:`~sim.chunks.ChunkStore` keeping the statistics after a chunk every
+    :data:`SAVE_SECONDS` (and each chunk's rows) so that an interrupted call resumes from them
+    with the same result byte for byte.
     ``params``, ``draw``: as in :func:`run_ensemble` (run ``i`` gets row ``i``).
     """
     qs = tuple(float(q) for q in quantiles)
@@ -653,6 +688,12 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         raise ValueError(f"need runs > 0 and quantiles in [0, 1], not {runs} and {qs}")
     kind = pick_engine(engine, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
+    chunk = chunk or (store.saved_chunk() if store is not None else None)
+    size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
+    block = stats_block(runs)
+    step = -(-size // block) * block
+    chunks = _chunks(runs, step)  # whole blocks
+    start_pool(nworkers, address, len(chunks))
     iu, ju = np.triu_indices(world.n, 1)
     pairs = [(world.ids[i], world.ids[j]) for i, j in zip(iu, ju, strict=True)]
     if dyads is None and (world.months + 1) * len(pairs) * REL_BINS > QUANTILE_CELLS:
@@ -665,19 +706,16 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
                   for what in ("relation", "trade")}
     first = _simulate_chunk(kind, world, seed, np.arange(1), _rows(par, np.arange(1)))
     ref = tuple(a[0] for a in _dyad_series(first.x, first.imports, world.n))
-    chunk = chunk or (store.saved_chunk() if store is not None else None)
-    size = default_chunk(runs, nworkers) if chunk is None else max(1, chunk)
-    step = -(-size // STATS_BLOCK) * STATS_BLOCK
-    chunks = _chunks(runs, step)  # whole blocks
     keep = keep_runs is not None
     start, sums, counts = _stored_state(
         store, chunks, keep, {"mode": "stats", "engine": kind, "chunk": step, "runs": runs,
-                              "seed": int(seed), "block": STATS_BLOCK,
+                              "seed": int(seed), "block": block,
                               "dyads": [pairs[c] for c in qcols], "keep_runs": keep,
                               **({} if par is None else {"params": par.digest()})})
     saving = store is not None and len(chunks) > 1
+    saved, last_save = start - 1, time.monotonic()
     nworkers = min(nworkers, max(1, len(chunks) - start))
-    extra = (kind, STATS_BLOCK, qcols, keep, ref)
+    extra = (kind, block, qcols, keep, ref)
     tasks = _ordered(_stats_task, world, seed, chunks[start:], extra, nworkers, address, par)
     finished = sum(len(c) for c in chunks[:start])
     writer = None
@@ -695,10 +733,13 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
                 writer = writer or files.enter_context(pq.ParquetWriter(keep_runs, table.schema))
                 writer.write_table(table)
             finished += len(chunks[i])
-            if saving:  # the statistics of chunks 0 .. i replace those of 0 .. i-1
+            if saving and (i == len(chunks) - 1
+                           or time.monotonic() - last_save >= SAVE_SECONDS):
+                # the statistics of chunks 0 .. i replace the last saved ones
                 store.save(_piece("state", i), _flatten(sums, counts))
-                if i:
-                    store.delete(f"{_piece('state', i - 1)}.npz")
+                if saved >= 0:
+                    store.delete(f"{_piece('state', saved)}.npz")
+                saved, last_save = i, time.monotonic()
                 store.progressed(finished)
             bar.update(len(chunks[i]))
     if keep and store is not None:
@@ -718,6 +759,6 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
         keep_runs=None if keep_runs is None else str(keep_runs), draw=draw)
 
 
-__all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "Engine", "EnsembleStats",
-           "backend_of", "pick_engine", "pool_context", "resolve_workers",
-           "run_ensemble", "run_stats", "simulate_mesa"]
+__all__ = ["BATCHED_ENGINES", "DASK_ENV", "ENGINES", "STATS_BLOCK", "STATS_SPLIT", "Engine",
+           "EnsembleStats", "backend_of", "pick_engine", "pool_context", "resolve_workers",
+           "run_ensemble", "run_stats", "simulate_mesa", "start_pool", "stats_block"]

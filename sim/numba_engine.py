@@ -76,14 +76,16 @@ RULES = {"escalate": ESCALATE, "grant_ask": GRANT_ASK, "concede": CONCEDE}
 
 
 def _runs(v: object, runs: int) -> np.ndarray:
-    """A parameter value (scalar or ``(R,)``) as a float array ``(R,)``."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (runs,)))
+    """A parameter value (scalar or ``(R,)``) as a float array ``(R,)`` (a writable copy)."""
+    return np.array(np.broadcast_to(np.asarray(v, dtype=float), (runs,)), order="C")
 
 
 def _lanes(a: np.ndarray, runs: int) -> np.ndarray:
-    """An ``(N, N)`` or ``(R, N, N)`` array as ``(N, N, R)`` (runs innermost)."""
+    """An ``(N, N)`` or ``(R, N, N)`` array as ``(N, N, R)`` (runs innermost), a writable copy
+    whatever ``R``: the kernel's arguments then have one type (readonly views would compile a
+    second version of it, e.g. for one run)."""
     n = a.shape[-1]
-    return np.ascontiguousarray(np.moveaxis(np.broadcast_to(a, (runs, n, n)), 0, -1))
+    return np.array(np.moveaxis(np.broadcast_to(a, (runs, n, n)), 0, -1), order="C")
 
 
 @dataclass
@@ -146,7 +148,7 @@ class Batch:
                                        owner=world), runs)
         self.x0_mean = _lanes(symmetric(state.x0), runs)
         rel = power(world.capability / world.capability.max(), par.threat.power_exponent)
-        self.relcap = np.ascontiguousarray(np.broadcast_to(rel, (runs, n)).T)
+        self.relcap = np.array(np.broadcast_to(rel, (runs, n)).T, order="C")
         self.decisions = self._decisions(world, state)
         months = world.months
         self.schedule = Terms.build([plan.schedule.get(t) for t in range(months)], runs)
@@ -204,13 +206,19 @@ class Batch:
                    self.par, self.fixed, self.x0_mean, self.relcap, self.world.gdp, self.consts,
                    ints, dpar, s.offset, s.field, s.i, s.j, s.value,
                    a.offset, a.field, a.i, a.j, a.value,
-                   self.lag_k, self.lag_i, self.lag_j, self.lag_v, self.lag_m)
+                   self.lag_k, self.lag_i, self.lag_j, self.lag_v, self.lag_m,
+                   n >= BLAS_N)
             if m == block - 1 or t == months - 1:
                 sink(t - m, m + 1, xb, ib, pb, fb)
 
 
 BLOCK = 8
 """Months recorded in the run-innermost layout before copying out (:meth:`Batch.run`)."""
+
+BLAS_N = 48
+"""From this many states on, the month's two matrix products (``X Xᵀ``, ``T Tᵀ``) go to BLAS
+run by run (:func:`_gram`); below, compiled loops with the runs as the vector lane are faster
+(a batch then has many runs, :func:`sim.engine.batch_size`)."""
 
 
 # ----------------------------------------------------------------------------- lane maths
@@ -663,10 +671,40 @@ def _decide(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, u: np.nd
 
 
 @jit
+def _gram(a: np.ndarray, out: np.ndarray, acc: np.ndarray, blas: bool) -> None:
+    """``out[i, j, r] = out[j, i, r] = Σ_k a[i, k, r] a[j, k, r]`` for ``i < j`` (the product
+    ``A Aᵀ`` of every run, symmetric; the diagonal is not written) from ``a`` ``(N, N, R)``.
+    ``blas``: each run's product by BLAS on a contiguous copy (fast for large ``N``, where a
+    batch has few runs); else summed in ``k`` order with the runs as the vector lane (small
+    ``N``, many runs). ``acc``: scratch ``(R,)``."""
+    n, runs = a.shape[0], a.shape[2]
+    if blas:
+        for r in range(runs):
+            m = np.ascontiguousarray(a[:, :, r])
+            g = np.dot(m, m.T)
+            for i in range(n):
+                for j in range(i + 1, n):
+                    out[i, j, r] = g[i, j]
+                    out[j, i, r] = g[i, j]
+        return
+    for i in range(n):
+        for j in range(i + 1, n):
+            acc[:] = 0.0
+            for k in range(n):
+                for r in range(runs):
+                    acc[r] += a[i, k, r] * a[j, k, r]
+            for r in range(runs):
+                out[i, j, r] = acc[r]
+                out[j, i, r] = acc[r]
+
+
+@jit
 def _anchor(S: np.ndarray, par: np.ndarray, fixed: np.ndarray, relcap: np.ndarray,
-            consts: np.ndarray, target: np.ndarray, thr: np.ndarray, acc: np.ndarray) -> None:
+            consts: np.ndarray, target: np.ndarray, thr: np.ndarray, gram: np.ndarray,
+            acc: np.ndarray, blas: bool) -> None:
     """The anchor's argument ``z*`` of every run into ``target`` (:func:`sim.kernels.anchor`);
-    ``thr``: scratch ``(N, N, R)``, ``acc``: ``(R,)``."""
+    ``thr``, ``gram``: scratch ``(N, N, R)``, ``acc``: ``(R,)``; ``blas``: the product
+    ``T Tᵀ`` by BLAS (:func:`_gram`)."""
     n, runs = S.shape[1], S.shape[3]
     x, imp, ties = S[X], S[IMPORTS], S[TIES]
     w_trade, w_ties, thr_on = par[W_TRADE], par[W_TIES], par[THR_ON]
@@ -691,39 +729,33 @@ def _anchor(S: np.ndarray, par: np.ndarray, fixed: np.ndarray, relcap: np.ndarra
                 target[j, i, r] = fixed[j, i, r] + w_trade[r] * tv + w_ties[r] * ties[j, i, r]
     if not any_threat:
         return
+    _gram(thr, gram, acc, blas)  # S = T Tᵀ, symmetric
     for i in range(n):
         for j in range(i + 1, n):
-            acc[:] = 0.0
-            for k in range(n):  # S = T Tᵀ, symmetric
-                for r in range(runs):
-                    acc[r] += thr[i, k, r] * thr[j, k, r]
             for a, b in ((i, j), (j, i)):
                 for r in range(runs):
-                    zt = (target[a, b, r] + w_st[r] * ((acc[r] - s_mean) / s_sd)
+                    zt = (target[a, b, r] + w_st[r] * ((gram[i, j, r] - s_mean) / s_sd)
                           - w_t[r] * ((thr[a, b, r] - t_mean) / t_sd))
                     target[a, b, r] = zt if thr_on[r] != 0.0 else target[a, b, r]
 
 
 @jit
 def _relations(S: np.ndarray, noise: np.ndarray, par: np.ndarray, target: np.ndarray,
-               znew: np.ndarray, acc: np.ndarray) -> None:
+               znew: np.ndarray, gram: np.ndarray, acc: np.ndarray, blas: bool) -> None:
     """The new latent relations into ``znew`` (:func:`sim.kernels.relation_step`); ``noise``:
-    ``(N, N, R)`` standard normals."""
+    ``(N, N, R)`` standard normals; ``gram``, ``acc``, ``blas``: as in :func:`_gram`."""
     n, runs = S.shape[1], S.shape[3]
     x, z = S[X], S[Z]
     bal_on, bal_scale, anc_on, anc_rate = par[BAL_ON], par[BAL_SCALE], par[ANC_ON], par[ANC_RATE]
     noise_on, sigma = par[NOISE_ON], par[SIGMA]
+    _gram(x, gram, acc, blas)  # B = X Xᵀ, symmetric
     for i in range(n):
         for r in range(runs):
             znew[i, i, r] = 0.0
         for j in range(i + 1, n):
-            acc[:] = 0.0
-            for k in range(n):  # B = X Xᵀ, symmetric
-                for r in range(runs):
-                    acc[r] += x[i, k, r] * x[j, k, r]
             for a, b in ((i, j), (j, i)):
                 for r in range(runs):
-                    bal = bal_scale[r] * acc[r] if bal_on[r] != 0.0 else 0.0
+                    bal = bal_scale[r] * gram[i, j, r] if bal_on[r] != 0.0 else 0.0
                     anc = (anc_rate[r] * (target[a, b, r] - z[a, b, r]) if anc_on[r] != 0.0
                            else 0.0)
                     sig = sigma[r] * noise[a, b, r] if noise_on[r] != 0.0 else 0.0
@@ -790,10 +822,12 @@ def _month(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, key: np.n
            dpar: np.ndarray, s_off: np.ndarray, s_field: np.ndarray, s_i: np.ndarray,
            s_j: np.ndarray, s_val: np.ndarray, a_off: np.ndarray, a_field: np.ndarray,
            a_i: np.ndarray, a_j: np.ndarray, a_val: np.ndarray, lag_k: np.ndarray,
-           lag_i: np.ndarray, lag_j: np.ndarray, lag_v: np.ndarray, lag_m: np.ndarray) -> None:
+           lag_i: np.ndarray, lag_j: np.ndarray, lag_v: np.ndarray, lag_m: np.ndarray,
+           blas: bool) -> None:
     """One month of every run of the batch (:func:`sim.engine.month`), its random numbers
     drawn here (:func:`draw_month`; ``key`` ``(2,)``, run ids ``ids`` ``(R,)`` uint64); writes
-    ``prob``, ``fired`` ``(P, R)`` and the new ``x``, ``imports`` ``(N, N, R)``."""
+    ``prob``, ``fired`` ``(P, R)`` and the new ``x``, ``imports`` ``(N, N, R)``; ``blas``: the
+    two matrix products by BLAS (:func:`_gram`)."""
     n, runs = S.shape[1], S.shape[3]
     noise, u = np.empty((n, n, runs)), np.empty((ints.shape[0], runs))
     raw = np.empty((max(n * n, ints.shape[0]), runs), dtype=np.uint64)
@@ -802,9 +836,9 @@ def _month(S: np.ndarray, count: np.ndarray, last: np.ndarray, t: int, key: np.n
             s_off, s_field, s_i, s_j, s_val, a_off, a_field, a_i, a_j, a_val,
             lag_k, lag_i, lag_j, lag_v, lag_m)
     target, znew = np.empty((n, n, runs)), np.empty((n, n, runs))
-    thr, acc = np.empty((n, n, runs)), np.empty(runs)
-    _anchor(S, par, fixed, relcap, consts, target, thr, acc)
-    _relations(S, noise, par, target, znew, acc)
+    thr, gram, acc = np.empty((n, n, runs)), np.empty((n, n, runs)), np.empty(runs)
+    _anchor(S, par, fixed, relcap, consts, target, thr, gram, acc, blas)
+    _relations(S, noise, par, target, znew, gram, acc, blas)
     _trade(S, par, x0_mean, target[0], target[1], acc, thr)  # scratch reused
     decay = par[TIES_DECAY]
     x, z, ties, imp = S[X], S[Z], S[TIES], S[IMPORTS]
@@ -835,3 +869,22 @@ def copy_block(xb: np.ndarray, ib: np.ndarray, pb: np.ndarray, fb: np.ndarray, m
             for k in range(p):
                 prob[r, t0 + m, k] = pb[m, k, r]
                 fired[r, t0 + m, k] = fb[m, k, r]
+
+
+def warm() -> None:
+    """Load (or compile) the kernel's machine code in this process: one run of a world of three
+    states over one month through :func:`sim.engine.simulate` (the month and the copy into a
+    trajectory; streamed statistics call the same month), so that processes forked from this
+    one (the ensemble's forkserver, :mod:`sim.preload`) start with it ready. The kernel's
+    arguments have one type whatever the world or batch (:func:`_lanes`), so this one call
+    loads every version a run needs."""
+    from sim.engine import simulate
+    from sim.spec import spec_from_dict
+
+    spec = spec_from_dict({
+        "scenario": {"name": "warm", "title": "warm-up", "start": "2024-01", "months": 1,
+                     "seed": 1},
+        "states": [{"id": s, "name": s, "capability": 0.1, "gdp": 1.0, "ideal_point": 0.0,
+                    "reciprocity": 0.5} for s in ("AAA", "BBB", "CCC")],
+        "trade": {"AAA->BBB": 1.0, "BBB->AAA": 1.0}}, source="<numba warm-up>")
+    simulate(World.from_spec(spec), 0, 1, backend="numba")

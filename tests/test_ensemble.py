@@ -214,8 +214,30 @@ def test_run_stats_do_not_depend_on_chunk_size(world, small_blocks):
 
 def test_default_blocks_do_not_depend_on_chunk_size(world):
     assert ensemble.STATS_BLOCK == 250
-    one_block_tasks = run_stats(world, 2, 600, chunk=1)  # rounded up to 250
+    one_block_tasks = run_stats(world, 2, 600, chunk=1)  # rounded up to a block of 150
     assert_same_stats(one_block_tasks, run_stats(world, 2, 600, chunk=1000))
+
+
+def test_blocks_depend_on_the_runs_only():
+    sizes = [ensemble.stats_block(r) for r in (1, 3, 4, 5, 100, 999, 1000, 10**6)]
+    assert sizes == [1, 1, 1, 2, 25, 250, 250, 250]
+
+
+def test_small_ensemble_splits_over_two_workers_with_the_same_bytes(world, monkeypatch):
+    """40 runs make blocks of 10: 2 workers get several tasks, the statistics are the same
+    bytes as on 1 worker and with any chunk size."""
+    tasks = []
+    ordered = ensemble._ordered
+
+    def counted(task, world, seed, chunks, *args, **kw):
+        tasks.append(len(chunks))
+        return ordered(task, world, seed, chunks, *args, **kw)
+
+    monkeypatch.setattr(ensemble, "_ordered", counted)
+    two = run_stats(world, 5, 40, workers=2)
+    assert tasks == [4]
+    for kw in ({"workers": 1}, {"workers": 1, "chunk": 25}, {"workers": 2, "chunk": 3}):
+        assert_same_stats(two, run_stats(world, 5, 40, **kw))
 
 
 def test_histograms_of_chosen_dyads(world):

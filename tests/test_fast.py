@@ -156,6 +156,28 @@ def test_numba_runs_do_not_depend_on_their_batch(name):
         assert np.array_equal(getattr(whole, f)[20:], getattr(tail, f)), f
 
 
+def test_numba_with_blas_products_equals_numpy_on_a_large_world(tmp_path, monkeypatch):
+    """From ne.BLAS_N states on the two matrix products go to BLAS run by run: still numpy's
+    numbers to 1e-12 with the same decisions, the same as the compiled loops, and a run's bits
+    do not depend on its batch."""
+    from test_large_worlds import synthetic
+
+    n = ne.BLAS_N + 4
+    path = tmp_path / "large.toml"
+    path.write_text(synthetic(n, months=12))
+    world = World.from_spec(load_scenario(path))
+    par = design(load_scenario(path), 3, seed=4)
+    ref, fast = both(world, 9, 3, params=par, batch=2)
+    assert_same(fast, ref, "large")
+    alone = simulate(world, 9, np.arange(2, 3), params={k: v[2:] for k, v in par.items()},
+                     backend="numba")
+    for f in ("x", "imports", "prob", "fired"):
+        assert np.array_equal(getattr(fast, f)[2:], getattr(alone, f)), f
+    monkeypatch.setattr(ne, "BLAS_N", n + 1)  # the same runs with the compiled loops
+    loops = simulate(world, 9, 3, params=par, batch=2, backend="numba")
+    assert_same(loops, fast, "loops")
+
+
 # ----------------------------------------------------------------------------- random numbers
 # The kernel computes sim.seeds' numbers itself: raw Philox words, uniforms and normals must be
 # the same bits, whatever the key, run id (up to 2**64 - 1), month, stream tag or width.

@@ -44,9 +44,11 @@ def leftovers(folder: Path) -> list[str]:
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 10 runs (statistics blocks of 10) so that 50 runs make 5 chunks."""
+    """Chunks of 10 runs (statistics blocks of 10) so that 50 runs make 5 chunks; streamed
+    statistics saved after every chunk."""
     monkeypatch.setattr(ensemble, "CHUNK", 10)
     monkeypatch.setattr(ensemble, "STATS_BLOCK", 10)
+    monkeypatch.setattr(ensemble, "SAVE_SECONDS", 0.0)
 
 
 def interrupt_after(monkeypatch, saves: int) -> None:
@@ -326,6 +328,25 @@ def test_manifest_hashes_the_whole_extends_chain(write_scenario, tmp_path, capsy
 # ----------------------------------------------------------------------------- resuming
 
 
+def test_streamed_statistics_are_saved_at_most_every_save_seconds(small, tmp_path, monkeypatch,
+                                                                  capsys, small_chunks):
+    """A save writes the whole state: with SAVE_SECONDS longer than the run only the last
+    chunk's statistics are saved, and the result is the same bytes."""
+    argv = ["run", str(small), "--runs", "50", "--seed", "5", "--quiet", "--no-figures",
+            "--stream", "--workers", "1", "--out"]
+    saves = []
+    real = chunks.ChunkStore.save
+    monkeypatch.setattr(chunks.ChunkStore, "save",
+                        lambda self, name, arrays: (saves.append(name), real(self, name, arrays)))
+    assert run_cli([*argv, str(tmp_path / "every")], capsys)[0] == 0
+    assert saves == [f"state-{i:06d}" for i in range(5)]
+    saves.clear()
+    monkeypatch.setattr(ensemble, "SAVE_SECONDS", 1e9)
+    assert run_cli([*argv, str(tmp_path / "last")], capsys)[0] == 0
+    assert saves == ["state-000004"]
+    assert compare_folders(tmp_path / "every", tmp_path / "last") == []
+
+
 def test_interrupted_run_resumes_byte_identical(small, tmp_path, monkeypatch, capsys,
                                                 small_chunks):
     argv = ["run", str(small), "--runs", "50", "--seed", "5", "--quiet", "--no-figures",
@@ -411,6 +432,7 @@ def test_ctrl_c_in_a_real_process_then_resume(small, tmp_path, capsys, small_chu
         from sim import chunks, ensemble
         from sim.cli import main
         ensemble.CHUNK = ensemble.STATS_BLOCK = 10
+        ensemble.SAVE_SECONDS = 0.0
         save = chunks.ChunkStore.save
         def slow(self, name, arrays):
             save(self, name, arrays)
