@@ -30,6 +30,8 @@ from sim.output import OutputError, UserError, shown_path, versions, write_error
 
 KEY_FILE = "key.json"
 FORMAT = 1
+ROW_GROUP = 65_536
+"""Rows per row group of a joined Parquet file (:meth:`ChunkStore.join_tables`)."""
 
 
 def store_path(out: Path) -> Path:
@@ -157,15 +159,28 @@ class ChunkStore:
 
     def join_tables(self, names: list[str], path: Path) -> None:
         """Write the tables ``names`` (saved by :meth:`save_table`), in order, to one Parquet
-        file ``path``, one table at a time."""
+        file ``path`` in row groups of :data:`ROW_GROUP` rows, so the file's bytes do not
+        depend on how the rows were chunked; at most a row group and a table in memory."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         writer = None
+        pending: pa.Table | None = None
+
+        def write(table: pa.Table) -> None:
+            nonlocal writer
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP)
+
         try:
             for name in names:
                 table = self.load_table(name)
-                writer = writer or pq.ParquetWriter(path, table.schema)
-                writer.write_table(table)
+                pending = table if pending is None else pa.concat_tables([pending, table])
+                while pending.num_rows >= ROW_GROUP:
+                    write(pending.slice(0, ROW_GROUP))
+                    pending = pending.slice(ROW_GROUP)
+            if pending is not None and (pending.num_rows or writer is None):
+                write(pending)
             if writer is not None:
                 writer.close()
                 writer = None

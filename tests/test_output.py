@@ -492,3 +492,23 @@ def test_streamed_run_summarises_the_horizon_and_says_how_approximate(small, tmp
         trade = exact[f"trade_{pair}"]
         got, want = table.loc[f"trade_{pair}", "q0.5"], np.quantile(trade, 0.5)
         assert abs(got - want) <= 0.0058 * want + 1e-12
+
+
+def test_joined_rows_file_does_not_depend_on_the_chunks(tmp_path, monkeypatch):
+    """The same rows saved in other chunks join to the same Parquet bytes (row groups of
+    ROW_GROUP rows, not one per chunk)."""
+    import pyarrow as pa
+
+    monkeypatch.setattr(chunks, "ROW_GROUP", 7)
+    rows = pa.table({"run": np.arange(40), "x": np.linspace(-1, 1, 40)})
+    files = []
+    for cuts in ([0, 40], [0, 3, 10, 11, 29, 40], [0, 7, 14, 40]):
+        store = chunks.ChunkStore(tmp_path / f"s{len(files)}", {"k": 1}, say=lambda _: None)
+        store.begin({"chunk": 1})
+        names = [f"runs-{i}" for i in range(len(cuts) - 1)]
+        for name, lo, hi in zip(names, cuts, cuts[1:], strict=False):
+            store.save_table(name, rows.slice(lo, hi - lo))
+        out = tmp_path / f"rows{len(files)}.parquet"
+        store.join_tables(names, out)
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == files[2]
