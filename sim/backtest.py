@@ -63,10 +63,8 @@ from sim.validation import scores as sc
 from sim.validation.filter import FilterResult
 from sim.world import World
 
-HISTORY = resources.scenarios_dir() / "history_2010_2024.toml"
-if not HISTORY.is_file():  # before the 2010 history exists
-    HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
-POSTERIOR = "posterior.csv"
+HISTORY = resources.history_scenario()
+POSTERIOR = resources.POSTERIOR
 COLUMNS = ["series", "pair", "year", "predicted", "lower", "upper"]
 QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 QCOLS = [f"q{round(q * 100):02d}" for q in QUANTILES]

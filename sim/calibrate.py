@@ -91,10 +91,8 @@ from sim.output import UserError, atomic_folder, check_target, manifest, write_m
 from sim.spec import ScenarioSpec, load_scenario
 from sim.world import World
 
-HISTORY = resources.scenarios_dir() / "history_2010_2024.toml"
+HISTORY = resources.history_scenario()
 """The shipped history scenario (January 2010, driven by the recorded events)."""
-if not HISTORY.is_file():  # before the 2010 history exists
-    HISTORY = resources.scenarios_dir() / "history_2014_2024.toml"
 CALIBRATION = resources.calibration_dir()
 """The shipped calibration, read by default (:func:`load_posterior`, :func:`load_calibrated`)."""
 OUT = resources.default_calibration_out()
@@ -102,7 +100,7 @@ OUT = resources.default_calibration_out()
 else ``outputs/calibration`` (never into an installed package)."""
 FRAGMENT = "mechanisms_2019.toml"
 REPORT = "report.json"
-POSTERIOR = "posterior.csv"
+POSTERIOR = resources.POSTERIOR
 LAST_YEAR = 2019
 """Last year of observations the calibration may use."""
 EXTRA_COLUMNS = ("loglik", "logprior", "walker", "step")

@@ -150,19 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_arguments(c)
 
-    from sim.calibrate import HISTORY, OUT
-    from sim.resources import is_checkout
+    from sim.resources import default_calibration_out, history_scenario, is_checkout
+
+    history, out = history_scenario(), default_calibration_out()
 
     data_help = "data folder (default $SIM_DATA_DIR, else the shipped data)"
-    history_help = f"history scenario: a file or a shipped name (default {HISTORY.stem})"
+    history_help = f"history scenario: a file or a shipped name (default {history.stem})"
     out_help = ("output folder (default: this checkout's calibration/, the one sim reads)"
-                if is_checkout() else f"output folder (default {OUT}/ in the working "
+                if is_checkout() else f"output folder (default {out}/ in the working "
                 "directory; the installed package's own calibration is never overwritten: "
                 "pass --calibration to sim backtest to use yours)")
     cal = sub.add_parser("calibrate", help="Bayesian posterior of the model's and the "
                          "observation channels' parameters from data through 2019 (emcee)")
-    cal.add_argument("--history", type=Path, default=HISTORY, help=history_help)
-    cal.add_argument("--out", type=Path, default=OUT, help=out_help)
+    cal.add_argument("--history", type=Path, default=history, help=history_help)
+    cal.add_argument("--out", type=Path, default=out, help=out_help)
     cal.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     cal.add_argument("--data", type=Path, default=None, help=data_help)
     cal.add_argument("--quick", action="store_true", help="a few steps to check the "
@@ -175,8 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=_seed, default=None, help="sampler seed")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    from sim.backtest import HISTORY as BT_HISTORY
-
     bt = sub.add_parser("backtest", help="filter the history to each origin, score rolling-"
                         "origin forecasts 2014-2019 against naive baselines, forecast 2020-2024")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
@@ -184,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="particles of the filter (default 200)")
     bt.add_argument("--seed", type=_seed, default=None, help="master seed (default: scenario's)")
     bt.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    bt.add_argument("--history", type=Path, default=BT_HISTORY,
-                    help=f"history scenario: a file or a shipped name (default {BT_HISTORY.stem})")
+    bt.add_argument("--history", type=Path, default=history,
+                    help=f"history scenario: a file or a shipped name (default {history.stem})")
     bt.add_argument("--calibration", type=Path, default=None,
                     help="folder with posterior.csv from sim calibrate (default: the shipped "
                          "calibration/; particles carry posterior draws)")
@@ -442,8 +441,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.backtest import POSTERIOR, backtest, print_summary
-    from sim.resources import calibration_dir
+    from sim.backtest import backtest, print_summary
+    from sim.resources import POSTERIOR, calibration_dir
 
     if args.calibration is not None and args.no_calibration:
         raise UserError("--calibration and --no-calibration: expected one of them")

@@ -65,6 +65,16 @@ def calibration_dir() -> Path:
     return shipped("calibration")
 
 
+POSTERIOR = "posterior.csv"
+"""The posterior samples' file in a calibration folder (written by ``sim calibrate``)."""
+
+
+def history_scenario() -> Path:
+    """The shipped history scenario (January 2010, driven by the recorded events) that ``sim
+    calibrate`` fits and ``sim backtest`` filters."""
+    return scenarios_dir() / "history_2010_2024.toml"
+
+
 def default_calibration_out() -> Path:
     """Where ``sim calibrate`` writes by default: the checkout's ``calibration/`` when running
     from a checkout, else ``outputs/calibration`` in the working directory (an installed

@@ -196,9 +196,9 @@ def draw_range(u: Uncertainty, p: Param) -> tuple[float, float]:
 
 def calibration_report() -> Path:
     """The file ``from = "calibration"`` reads: the shipped ``calibration/posterior.csv``."""
-    from sim.calibrate import CALIBRATION, POSTERIOR
+    from sim.resources import POSTERIOR, calibration_dir
 
-    return CALIBRATION / POSTERIOR
+    return calibration_dir() / POSTERIOR
 
 
 @functools.cache
