@@ -34,7 +34,7 @@ from sim.engine import (
     simulate_into,
 )
 from sim.metrics import BAND_QUANTILES
-from sim.params import Params, resolve
+from sim.params import Params, RunParams, resolve
 from sim.world import World
 
 if TYPE_CHECKING:
@@ -157,13 +157,13 @@ def _trajectory_task(world: World | None, seed: int, ids: np.ndarray, kind: str,
     return traj.x, traj.imports, traj.prob, traj.fired
 
 
-def _rows(params: Params | None, ids: np.ndarray) -> Params | None:
+def _rows(params: Params | RunParams | None, ids: np.ndarray) -> Params | None:
     """The parameters of runs ``ids`` (run ``i`` is row ``i`` of an ensemble's parameters)."""
     return None if params is None else params.take(ids)
 
 
-def _run_params(world: World, params: Params | Mapping[str, Any] | None, runs: int
-                ) -> Params | None:
+def _run_params(world: World, params: Params | RunParams | Mapping[str, Any] | None, runs: int
+                ) -> Params | RunParams | None:
     """An ensemble's per-run parameters as :class:`Params` (None: the scenario's)."""
     return None if params is None else resolve(world.spec, params, runs)
 
@@ -196,7 +196,7 @@ def resolve_workers(workers: int | None) -> int:
 
 def _ordered(task: Callable[..., Any], world: World, seed: int, chunks: Sequence[np.ndarray],
              extra: tuple[Any, ...], workers: int, dask: str | None,
-             params: Params | None = None) -> Iterator[Any]:
+             params: Params | RunParams | None = None) -> Iterator[Any]:
     """``task(world, seed, ids, *extra, params=rows)`` for every chunk, yielded in chunk order:
     here with one worker, in a process pool with several (:func:`pool_context`; the World sent
     once per worker), or on the Dask scheduler ``dask`` (the World scattered once); ``rows`` are the
@@ -299,6 +299,8 @@ def run_ensemble(world: World, seed: int, runs: int, engine: Engine = "auto",
     if runs <= 0:
         return Trajectory.empty(world, seed, np.arange(0))
     par = _run_params(world, params, runs)
+    if isinstance(par, RunParams):  # a trajectory keeps every run's row
+        par = par.full()
     draw = _draw_index(draw, runs)
     nworkers, address = resolve_workers(workers), _resolve_dask(dask)
     chunk = chunk or (store.saved_chunk() if store is not None else None)
@@ -665,7 +667,7 @@ def run_stats(world: World, seed: int, runs: int, engine: Engine = "batched",
               keep_runs: str | Path | None = None, progress: bool = False,
               dyads: Sequence[tuple[str, str]] | None = None,
               store: ChunkStore | None = None,
-              params: Params | Mapping[str, Any] | None = None,
+              params: Params | RunParams | Mapping[str, Any] | None = None,
               draw: np.ndarray | None = None) -> EnsembleStats:
     """Per-month statistics of runs ``0 .. runs-1`` without holding all runs in memory.
 

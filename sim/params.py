@@ -657,10 +657,37 @@ def _checked_array(param: Param, arr: np.ndarray, file: str) -> np.ndarray:
     return np.array(arr, dtype=dtype)
 
 
-def resolve(spec: ScenarioSpec, params: Params | Mapping[str, Any] | None,
-            runs: int) -> Params:
-    """``params`` as :class:`Params` for ``runs`` runs (None: the scenario's own values)."""
-    if isinstance(params, Params):
+class RunParams:
+    """Per-run parameters kept once per draw: run ``i`` has row ``index[i]`` of ``rows`` (a
+    :class:`Params` of ``D`` draws). :meth:`take` builds only the runs asked for, so a streamed
+    ensemble of a million runs never holds a million-row table; the rows taken equal
+    ``rows.take(index)[ids]``."""
+
+    def __init__(self, rows: Params, index: np.ndarray) -> None:
+        self.rows, self.index = rows, np.asarray(index, dtype=np.int64)
+        self.runs: int | None = len(self.index)
+
+    def take(self, ids: np.ndarray | slice | Sequence[int]) -> Params:
+        """The parameters of runs ``ids``."""
+        return self.rows.take(self.index[ids])
+
+    def full(self) -> Params:
+        """Every run's row (a :class:`Params` of ``len(index)`` runs)."""
+        return self.rows.take(self.index)
+
+    def digest(self) -> str:
+        """SHA-256 of the draws' digest and the run → draw index: identifies a design."""
+        h = hashlib.sha256(self.rows.digest().encode())
+        h.update(np.ascontiguousarray(self.index, dtype="<i8").tobytes())
+        return h.hexdigest()
+
+
+def resolve(spec: ScenarioSpec, params: Params | RunParams | Mapping[str, Any] | None,
+            runs: int) -> Params | RunParams:
+    """``params`` as :class:`Params` (or the :class:`RunParams` given) for ``runs`` runs
+    (None: the scenario's own values). Raises ValueError for parameters of another number of
+    runs."""
+    if isinstance(params, Params | RunParams):
         if params.runs is not None and params.runs != runs:
             raise ValueError(f"params hold {params.runs} runs, not {runs}")
         return params
@@ -686,5 +713,5 @@ def table(spec: ScenarioSpec) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["GROUPS", "MECHANISMS", "Param", "Params", "get", "names", "registry", "resolve",
-           "table", "with_values"]
+__all__ = ["GROUPS", "MECHANISMS", "Param", "Params", "RunParams", "get", "names", "registry",
+           "resolve", "table", "with_values"]

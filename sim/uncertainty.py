@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.output import UserError, file_hash, shown_path
-from sim.params import Param, Params, registry
+from sim.params import Param, Params, RunParams, registry
 from sim.spec import DIST_KEYS, Key, ScenarioError, ScenarioSpec, Uncertainty, toml_text
 
 if TYPE_CHECKING:
@@ -349,12 +349,17 @@ class Design:
         ``spec`` itself declares (the others keep ``spec``'s values); None if it declares none
         of them (the scenario's values, as a noise-only ensemble). Raises
         :class:`ScenarioError` if a drawn row does not fit ``spec`` (e.g. elasticities)."""
+        kept = self.run_params(spec)
+        return None if kept is None else kept.full()
+
+    def run_params(self, spec: ScenarioSpec) -> RunParams | None:
+        """As :meth:`params_for`, kept once per draw (:class:`sim.params.RunParams`: a chunk
+        builds only its own runs' rows)."""
         own = declared(spec)
         cols = {n: self.values[:, j] for j, n in enumerate(self.names) if n in own}
         if not cols:
             return None
-        rows = Params.from_spec(spec, cols, runs=self.draws)
-        return rows.take(np.repeat(np.arange(self.draws), self.runs_per_draw))
+        return RunParams(Params.from_spec(spec, cols, runs=self.draws), self.draw)
 
     def digest(self) -> str:
         """SHA-256 of the names and the values (float64, little-endian): identifies the draws."""
@@ -505,7 +510,7 @@ def stream_design(spec: ScenarioSpec, design: Design, progress: bool = False,
     from sim.world import World
 
     stats = run_stats(World.from_spec(spec), design.seed, design.runs, progress=progress,
-                      params=design.params_for(spec), draw=design.draw, **ensemble_kw)
+                      params=design.run_params(spec), draw=design.draw, **ensemble_kw)
     stats.design = design
     return stats
 
