@@ -24,8 +24,9 @@ Rows (measured value, target, met, and for each a "limit" computed from measured
   trade between ~30% of pairs, events, policies), 100 runs x 120 months through
   :func:`sim.ensemble.run_stats` with ``workers=2``, as ``sim run`` streams a world this large.
 - ``stream_seconds``, ``stream_memory``: 1,000,000 runs of the baseline through
-  :func:`sim.api.stream` (``sim run baseline --stream --runs 1000000 --workers 2``: the declared
-  uncertainty drawn per run) in a fresh process; memory: the peak over the run of the summed
+  :func:`sim.api.stream` (``sim run baseline --stream --runs 1000000 --runs-per-draw 100
+  --workers 2``: 10,000 draws of the declared uncertainty, 100 runs each) in a fresh process;
+  memory: the peak over the run of the summed
   proportional set size (PSS: shared pages split between the processes sharing them) of that
   process and all its descendants (forkserver, workers), sampled from ``/proc`` every 50 ms.
 - ``speedup_2_workers``: the same streamed ensemble (:func:`sim.ensemble.run_stats`) on 1 and 2
@@ -81,6 +82,11 @@ N_LARGE, MONTHS_LARGE, RUNS_LARGE = 193, 120, 100
 STREAM_RUNS, SOBOL_RUNS = 1_000_000, 57_344
 SAMPLE_SECONDS = 0.05
 PROBE_RUNS = 10_000
+RUNS_PER_DRAW = 100
+"""The streamed ensemble's design: runs / 100 parameter draws of 100 runs each (``sim run
+--stream --runs-per-draw 100``). With one run per draw (the default for ``--runs`` alone) a
+million runs would draw a million rows of the baseline's 78 declared parameters: 624 MB of
+draws before any run, and a draws.csv of about 1.5 GB."""
 
 
 def within(runs: int, seconds_per_run: float, budget: float | None, unit: int) -> int:
@@ -298,15 +304,17 @@ def stream_child(runs: int, kind: str, workers: int, budget: float | None) -> No
     from sim.api import stream
 
     pss, rss = memory_kb([os.getpid()])
-    stream(BASELINE, runs=500, engine=kind, workers=workers)  # forkserver, numba, imports
+    # warm-up: forkserver, numba, imports
+    stream(BASELINE, runs=500, runs_per_draw=RUNS_PER_DRAW, engine=kind, workers=workers)
     probe = None
     if budget is not None and runs > PROBE_RUNS:
-        probe = timed(lambda: stream(BASELINE, runs=PROBE_RUNS, engine=kind,
-                                     workers=workers))[0]
+        probe = timed(lambda: stream(BASELINE, runs=PROBE_RUNS, runs_per_draw=RUNS_PER_DRAW,
+                                     engine=kind, workers=workers))[0]
     asked = runs
     if probe is not None:
         runs = within(runs, probe / PROBE_RUNS, budget, PROBE_RUNS)
-    wall, cpu, _ = timed(lambda: stream(BASELINE, runs=runs, engine=kind, workers=workers))
+    wall, cpu, _ = timed(lambda: stream(BASELINE, runs=runs, runs_per_draw=RUNS_PER_DRAW,
+                                         engine=kind, workers=workers))
     print(json.dumps({"runs": runs, "runs_asked": asked, "probe_seconds": probe,
                       "seconds": wall, "parent_cpu_seconds": cpu,
                       "pss_after_imports_mb": pss / 1024, "rss_after_imports_mb": rss / 1024}))
