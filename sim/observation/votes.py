@@ -121,7 +121,7 @@ class UnDistance(Channel):
     def distance(self, xbar: np.ndarray, theta: Theta | None, pairs: np.ndarray) -> np.ndarray:
         """Expected distance ``a_p − λ·x̄`` of dyad mean relations ``xbar`` ``(..., K)`` of
         ``pairs`` ``(K,)`` (ideal-point units). The one definition of the channel's mean:
-        :meth:`mean` applies it to the runs' annual means, :func:`sim.world.initial_relations`
+        :meth:`mean` applies it to the runs' annual means, :func:`sim.world.observed_start`
         inverts it (:meth:`relation`)."""
         return self.pair_intercepts(theta, pairs) - self.value(theta, "loading") * xbar
 
