@@ -171,6 +171,12 @@ class Meta(Strict):
     seed: int = Field(0, ge=0, lt=2**63, description="default master seed")
     extends: str | list[str] | None = None
     replace_events: bool = False
+    start_relations: Literal["rule", "calibrated"] = Field(
+        "rule", description="how the dyads the UN-distance channel observes (USA-CHN, USA-RUS, "
+        "CHN-RUS) start: 'rule', the ideal-point rule 1 - d/d_half or [relations]; "
+        "'calibrated', the calibrated UN-distance observation model inverted at the states' "
+        "ideal-point distance, [relations] keeping only the gap between the two directions "
+        "(sim.world.observed_start)")
 
 
 class StateSpec(Strict):

@@ -15,6 +15,7 @@ The World holds no parameter-dependent magnitudes beyond the scenario's own star
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,7 +71,8 @@ class World:
     alliance: np.ndarray
     ties0: np.ndarray
     exposure0: np.ndarray
-    given: np.ndarray  # (N, N) bool: relations set in [relations] (the rest follow d_half)
+    given: np.ndarray  # (N, N) bool: relations set in [relations] or by the calibrated start
+    #                    (sim.world.observed_start); the rest follow d_half
     months: int
     start: str
     scheduled_events: list[tuple[int, Event]] = field(default_factory=list)
@@ -120,6 +122,9 @@ class World:
         given = pair_matrix(spec.relations, index, n)
         mask = pair_matrix(dict.fromkeys(spec.relations, 1.0), index, n) > 0
         x0[mask] = given[mask]
+        if spec.scenario.start_relations == "calibrated":
+            x0, observed = observed_start(ideal, x0, ids)
+            mask |= observed
         imports0 = np.zeros((n, n))
         for key, val in spec.trade.items():
             a, arrow, b = PAIR.match(key).groups()
@@ -255,3 +260,38 @@ def initial_relations(ideal: np.ndarray, d_half: float | np.ndarray) -> np.ndarr
     x = np.clip(1.0 - d / half, -RELATION_LIMIT, RELATION_LIMIT)
     x[..., np.arange(len(ideal)), np.arange(len(ideal))] = 0.0
     return x
+
+
+def observed_start(ideal: np.ndarray, x: np.ndarray, ids: list[str],
+                   theta: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrated start of the dyads the UN-distance channel observes
+    (:class:`sim.observation.votes.UnDistance`, ``[scenario] start_relations = "calibrated"``):
+
+        x̄0_ab = clip((a_p − |ip_a − ip_b|) / λ),   x0_ab, x0_ba = clip(x̄0_ab ± (x_ab − x_ba) / 2),
+
+    the channel's own map (:meth:`UnDistance.relation`, the inverse of the mean it predicts)
+    at the states' ideal-point distance, with ``a_p`` and ``λ`` from ``theta`` (default: the
+    shipped posterior means, :func:`sim.observation.votes.calibrated_theta`, the map the
+    pattern P3 reads). So the expected distance at the start is the one the scenario's ideal
+    points give. ``x`` ``(N, N)``: the relations so far (``[relations]`` or the ideal-point
+    rule); only the gap between a dyad's two directions is kept (0 for a symmetric entry).
+    Clip at ``RELATION_LIMIT``. Dyads with a state not in ``ids`` are skipped. Returns the new
+    ``(N, N)`` relations and the ``(N, N)`` bool mask of the entries set. Raises
+    :class:`sim.output.UserError` if the posterior file is missing or unusable."""
+    from sim.observation.votes import TRIAD_PAIRS, UnDistance, calibrated_theta
+
+    theta = calibrated_theta() if theta is None else theta
+    out, mask = x.copy(), np.zeros(x.shape, dtype=bool)
+    pairs = [p for p in TRIAD_PAIRS if all(s in ids for s in p.split("-"))]
+    if not pairs:
+        return out, mask
+    idx = np.array([[ids.index(s) for s in p.split("-")] for p in pairs])
+    a, b = idx[:, 0], idx[:, 1]
+    d = np.abs(ideal[a] - ideal[b])
+    mean = np.clip(UnDistance().relation(d, theta, np.array(pairs)), -RELATION_LIMIT,
+                   RELATION_LIMIT)
+    gap = 0.5 * (x[a, b] - x[b, a])
+    out[a, b] = np.clip(mean + gap, -RELATION_LIMIT, RELATION_LIMIT)
+    out[b, a] = np.clip(mean - gap, -RELATION_LIMIT, RELATION_LIMIT)
+    mask[a, b] = mask[b, a] = True
+    return out, mask

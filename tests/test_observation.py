@@ -241,3 +241,65 @@ def test_un_distance_intercepts_are_per_dyad():
             assert at_truth > ch.logpdf(view, shifted, data)[0]
     with pytest.raises(ValueError, match="USA-EU"):
         ch.mean(view, None, rows.assign(pair="USA-EU"))
+
+
+def _one_month(name: str):
+    spec = load_scenario(scenario_path(name))
+    return spec.model_copy(update={"scenario": spec.scenario.model_copy(update={"months": 1})})
+
+
+def test_calibrated_start_inverts_the_un_distance_channel_in_every_run():
+    """``start_relations = "calibrated"`` (the baseline): in every run of an ensemble with
+    posterior draws (``anchor.d_half`` varies by run), the UN distance the calibrated channel
+    expects at month 0 is the 2019 distance in the data file, for each triad dyad, and the
+    scenario's gap between RUS->CHN and CHN->RUS is kept."""
+    import pandas as pd
+
+    from sim import api
+    from sim.observation.votes import UnDistance, calibrated_theta
+    from sim.resources import data_dir
+
+    res = api.run(_one_month("baseline"), draws=16, runs_per_draw=1)
+    assert np.ptp(res.traj.params.values["anchor.d_half"]) > 0  # the rule would vary by run
+    ids, x0 = res.world.ids, res.traj.x[:, 0]
+    raw = pd.read_csv(data_dir() / "derived_idealpoint_distances_USA_CHN_RUS.csv")
+    y2019 = raw[raw.year == 2019].iloc[0]
+    theta = calibrated_theta()
+    for pair in ("USA-CHN", "USA-RUS", "CHN-RUS"):
+        a, b = (ids.index(s) for s in pair.split("-"))
+        xbar = 0.5 * (x0[:, a, b] + x0[:, b, a])
+        d = UnDistance().distance(xbar, theta, np.array([pair]))
+        np.testing.assert_allclose(d, y2019[f"dist_{pair.replace('-', '_')}_fp"], atol=2e-4)
+    c, r = ids.index("CHN"), ids.index("RUS")
+    np.testing.assert_allclose(x0[:, r, c] - x0[:, c, r], 0.10, atol=1e-12)
+
+
+def test_calibrated_start_follows_the_map_it_is_given():
+    """:func:`sim.world.observed_start` inverts the channel's map for any parameters: with
+    intercept 2 and loading 1.5, a distance of 2.6 starts at (2 − 2.6)/1.5 = −0.4; starts
+    beyond ±0.99 are clipped."""
+    from sim.observation.votes import intercept_name
+    from sim.world import observed_start
+
+    theta = {intercept_name("USA-CHN"): 2.0, intercept_name("USA-RUS"): 1.0,
+             intercept_name("CHN-RUS"): 1.4, "un_distance.loading": 1.5}
+    ideal = np.array([2.6, 0.0, -1.0])  # USA-CHN 2.6, USA-RUS 3.6, CHN-RUS 1.0
+    x = np.array([[0.0, 0.1, 0.0], [0.3, 0.0, 0.2], [0.0, 0.2, 0.0]])
+    out, mask = observed_start(ideal, x, ["USA", "CHN", "RUS"], theta)
+    assert mask.sum() == 6 and not mask.diagonal().any()
+    np.testing.assert_allclose([out[0, 1], out[1, 0]], [-0.4 - 0.1, -0.4 + 0.1])
+    np.testing.assert_allclose([out[0, 2], out[2, 0]], -0.99)  # (1 − 3.6)/1.5 = −1.73
+    np.testing.assert_allclose([out[1, 2], out[2, 1]], (1.4 - 1.0) / 1.5)
+
+
+def test_history_keeps_the_ideal_point_rule_the_calibration_used():
+    """The history scenario (the calibration's) starts from the rule 1 − d/d_half, not from the
+    calibrated map, so the shipped posterior stays the posterior of the model it runs."""
+    from sim.world import World, initial_relations
+
+    spec = load_scenario(scenario_path("history_2010_2024"))
+    assert spec.scenario.start_relations == "rule"
+    world = World.from_spec(spec)
+    rule = initial_relations(world.ideal, spec.mechanisms.anchor.d_half)
+    t = list(world.triad())
+    np.testing.assert_array_equal(world.x0[np.ix_(t, t)], rule[np.ix_(t, t)])

@@ -6,6 +6,8 @@ source (the ICEWS event channel, :mod:`sim.observation.icews`, is the independen
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
@@ -97,17 +99,40 @@ class UnDistance(Channel):
     def intercepts(self, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
         """Each row's dyad intercept ``a_p``: ``(K,)``, or ``(R, K)`` for per-run ``theta``.
         Raises ValueError for a row whose pair is not a triad dyad."""
-        pairs = rows["pair"].to_numpy()
+        return self.pair_intercepts(theta, rows["pair"].to_numpy())
+
+    def pair_intercepts(self, theta: Theta | None, pairs: np.ndarray) -> np.ndarray:
+        """The intercept ``a_p`` of each of ``pairs`` (``"USA-CHN"``, ...): ``(K,)``, or
+        ``(R, K)`` for per-run ``theta``. Raises ValueError for a pair that is not a triad
+        dyad."""
+        pairs = self._triad(pairs)
+        return sum((self.value(theta, intercept_name(p).split(".", 1)[1]) * (pairs == p)
+                    for p in TRIAD_PAIRS), np.zeros(len(pairs)))
+
+    def _triad(self, pairs: np.ndarray) -> np.ndarray:
+        """``pairs`` as an array; raises ValueError for a pair that is not a triad dyad."""
+        pairs = np.asarray(pairs)
         unknown = sorted(set(pairs) - set(TRIAD_PAIRS))
         if unknown:
             raise ValueError(f"{self.name}: no intercept for pairs {unknown}; expected "
                              f"{list(TRIAD_PAIRS)}")
-        return sum((self.value(theta, intercept_name(p).split(".", 1)[1]) * (pairs == p)
-                    for p in TRIAD_PAIRS), np.zeros(len(pairs)))
+        return pairs
+
+    def distance(self, xbar: np.ndarray, theta: Theta | None, pairs: np.ndarray) -> np.ndarray:
+        """Expected distance ``a_p − λ·x̄`` of dyad mean relations ``xbar`` ``(..., K)`` of
+        ``pairs`` ``(K,)`` (ideal-point units). The one definition of the channel's mean:
+        :meth:`mean` applies it to the runs' annual means, :func:`sim.world.observed_start`
+        inverts it (:meth:`relation`)."""
+        return self.pair_intercepts(theta, pairs) - self.value(theta, "loading") * xbar
+
+    def relation(self, d: np.ndarray, theta: Theta | None, pairs: np.ndarray) -> np.ndarray:
+        """The dyad mean relation whose expected distance is ``d`` ``(..., K)``: the inverse of
+        :meth:`distance`, ``x̄ = (a_p − d) / λ`` (unclipped; may leave (−1, 1))."""
+        return (self.pair_intercepts(theta, pairs) - d) / self.value(theta, "loading")
 
     def mean(self, view: SimView, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
-        a = self.intercepts(theta, rows)
-        return a - self.value(theta, "loading") * per_row_annual(view, rows, view.dyad_mean)
+        pairs = self._triad(rows["pair"].to_numpy())
+        return self.distance(per_row_annual(view, rows, view.dyad_mean), theta, pairs)
 
     def logpdf(self, view: SimView, theta: Theta | None, rows: pd.DataFrame) -> np.ndarray:
         resid = rows["value"].to_numpy(float) - self.mean(view, theta, rows)
@@ -141,6 +166,20 @@ class UnDistance(Channel):
         return mu + ar1_draw(mu.shape, rows["pair"].to_numpy(), rows["year"].to_numpy(),
                              self.value(theta, "sigma"), self.value(theta, "ar1"), rng,
                              prev=self.origin_residuals(view, theta))
+
+
+def calibrated_theta(path: Path | None = None) -> dict[str, float]:
+    """Posterior means of the ``un_distance`` parameters in ``path`` (default the shipped
+    ``calibration/posterior.csv``, :func:`sim.uncertainty.calibration_report`): the
+    calibrated map between relations and UN distances that the pattern P3 reads
+    (:func:`sim.validation.patterns.implied_distances`) and the calibrated start of relations
+    inverts (:func:`sim.world.observed_start`). Raises :class:`sim.output.UserError` for a
+    missing or unusable posterior file."""
+    from sim.uncertainty import read_posterior
+
+    names = tuple(p.name for p in UnDistance.params)
+    post = read_posterior(path, names)
+    return {n: float(v) for n, v in zip(names, post.mean(axis=0), strict=True)}
 
 
 class RollcallAgreement(CountChannel):
@@ -252,4 +291,5 @@ class StatedeptCoincidence(CountChannel):
         return pd.concat(out, ignore_index=True)
 
 
-__all__ = ["RollcallAgreement", "StatedeptCoincidence", "UnDistance", "intercept_name"]
+__all__ = ["RollcallAgreement", "StatedeptCoincidence", "UnDistance", "calibrated_theta",
+           "intercept_name"]

@@ -211,19 +211,20 @@ def _rows(r: Any, pair: str) -> tuple[pd.DataFrame, np.ndarray]:
 
 def implied_distances(res: Any) -> dict[str, np.ndarray]:
     """Each triad dyad's implied annual UN ideal-point distance ``(R, Y)`` of runs ``res``
-    (:class:`sim.results.Results`): ``d = a − λ·x̄`` with the posterior means of the
-    ``un_distance`` intercept of the dyad ``a_p`` and loading ``λ``, ``x̄`` the dyad mean
-    relation averaged over each whole year of months 1 .. 12·Y (no measurement noise)."""
-    from sim.observation.votes import intercept_name
+    (:class:`sim.results.Results`): ``d = a_p − λ·x̄`` (:meth:`UnDistance.distance`) with the
+    posterior means of the ``un_distance`` intercept of the dyad ``a_p`` and loading ``λ``
+    (:func:`sim.observation.votes.calibrated_theta`), ``x̄`` the dyad mean relation averaged
+    over each whole year of months 1 .. 12·Y (no measurement noise)."""
+    from sim.observation.votes import UnDistance
 
-    post = _posterior_means()
-    lam = post["un_distance.loading"]
+    theta = _posterior_means()
     world, x = res.world, res.traj.x[:, 1:]
     xbar = 0.5 * (x + np.swapaxes(x, -1, -2))
     years = xbar.shape[1] // 12
     annual = xbar[:, :12 * years].reshape(len(xbar), years, 12, world.n, world.n).mean(axis=2)
-    return {f"{a}-{b}": post[intercept_name(f"{a}-{b}")]
-            - lam * annual[:, :, world.ids.index(a), world.ids.index(b)] for a, b in TRIAD}
+    return {f"{a}-{b}": UnDistance().distance(
+        annual[:, :, world.ids.index(a), world.ids.index(b)], theta, np.array([f"{a}-{b}"]))
+            for a, b in TRIAD}
 
 
 def history_range_shares(draws: int = 200, last_event_year: int | None = 2019
@@ -369,10 +370,9 @@ def _report() -> dict[str, Any]:
 
 
 def _posterior_means() -> dict[str, float]:
-    from sim.calibrate import load_posterior
+    from sim.observation.votes import calibrated_theta
 
-    post = load_posterior()
-    return {c: float(post[c].mean()) for c in post.columns}
+    return calibrated_theta()
 
 
 def markdown(table: pd.DataFrame) -> str:
