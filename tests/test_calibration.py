@@ -273,7 +273,10 @@ def test_bad_calibration_is_one_clear_error(tmp_path, content, message):
 
 
 def test_missing_calibration_exits_2_at_the_cli(tmp_path, monkeypatch, capsys):
+    from sim import resources
+
     monkeypatch.setattr(cb, "CALIBRATION", tmp_path / "nowhere")
+    monkeypatch.setattr(resources, "calibration_dir", lambda: tmp_path / "nowhere")
     scen = tmp_path / "s.toml"
     scen.write_text(f'[scenario]\nextends = "{BASELINE}"\nname = "s"\n\n[uncertainties]\n'
                     '"anchor.bias" = { from = "calibration", cite = "test" }\n')
