@@ -19,9 +19,9 @@ from sim.dashboard.onerun import (
     OneRun,
     Panel,
     panel,
-    scenario_files,
 )
 from sim.dashboard.page import NAME, Explorer, Page
+from sim.dashboard.scenarios import HIDDEN, scenario_files
 
-__all__ = ["DEFAULT_SEED", "NAME", "RESET_HINT", "SEEDS", "DashboardModel", "Decisions",
+__all__ = ["DEFAULT_SEED", "HIDDEN", "NAME", "RESET_HINT", "SEEDS", "DashboardModel", "Decisions",
            "Explorer", "OneRun", "Page", "Panel", "panel", "scenario_files"]

@@ -61,36 +61,60 @@ def _mark_events(ax, res: Results) -> None:
         ax.axvline(dates[min(t + 1, len(dates) - 1)], color="0.6", lw=0.6, ls=":", zorder=0)
 
 
-def _triangle_over_time(res: Results, bands, ylabel: str, title: str) -> Figure:
-    """One line with bands per dyad of the USA-CHN-RUS triangle; ``bands(a, b)`` gives the
-    ``(5, T+1)`` quantiles (``res.relation_bands`` or ``res.trade_bands``)."""
-    fig = Figure(figsize=(9, 4.8), layout="constrained")
-    ax = fig.subplots()
-    dates = as_dates(res.dates)
-    for k, (a, b) in enumerate(res.key_pairs()):
-        band(ax, dates, bands(a, b), PALETTE[k], f"{a}–{b}", res.runs)
-    _mark_events(ax, res)
-    ax.set(ylabel=ylabel, title=f"{res.world.spec.scenario.title}\n{title} ({_runs_note(res)}; "
-           "dotted lines: scheduled events)")
-    date_axis(ax)
-    ax.legend(loc="best", frameon=True, framealpha=0.9)
-    ax.grid(alpha=0.3)
+def _panels(res: Results, reference: Results | None, names: tuple[str, str] | None
+            ) -> list[tuple[Results, str]]:
+    """``[(res, title)]``, or with a reference ``[(res, ...), (reference, ...)]``: the ensembles
+    drawn side by side, titled ``names`` (default: their scenarios' titles)."""
+    shown = [res] if reference is None else [res, reference]
+    titles = names or tuple(r.world.spec.scenario.title for r in shown)
+    return list(zip(shown, titles, strict=False))
+
+
+def _triangle_over_time(res: Results, what: str, ylabel: str, title: str,
+                        reference: Results | None = None,
+                        names: tuple[str, str] | None = None) -> Figure:
+    """One line with bands per dyad of the USA-CHN-RUS triangle, ``what`` = ``relation`` or
+    ``trade`` (``res.relation_bands`` or ``res.trade_bands``: the ``(5, T+1)`` quantiles); with
+    a ``reference``, its own panel beside, on the same y-scale."""
+    panels = _panels(res, reference, names)
+    fig = Figure(figsize=(9 if reference is None else 13, 4.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    for ax, (r, _) in zip(axes, panels, strict=True):
+        dates = as_dates(r.dates)
+        for k, (a, b) in enumerate(r.key_pairs()):
+            band(ax, dates, getattr(r, f"{what}_bands")(a, b), PALETTE[k], f"{a}–{b}", r.runs)
+        _mark_events(ax, r)
+        date_axis(ax)
+        ax.grid(alpha=0.3)
+    note = f"{title} ({_runs_note(res)}; dotted lines: scheduled events)"
+    if reference is None:
+        axes[0].set(title=f"{panels[0][1]}\n{note}")
+    else:
+        for ax, (_, name) in zip(axes, panels, strict=True):
+            ax.set(title=name)
+        fig.suptitle(note)
+    axes[0].set(ylabel=ylabel)
+    axes[0].legend(loc="best", frameon=True, framealpha=0.9)
     return fig
 
 
-def fig_relations(res: Results) -> Figure:
-    """Dyad relations of the USA-CHN-RUS triangle over time."""
-    fig = _triangle_over_time(res, res.relation_bands, RELATION_LABEL, "Dyad relations")
-    ax = fig.axes[0]
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_ylim(-1.05, 1.05)
+def fig_relations(res: Results, reference: Results | None = None,
+                  names: tuple[str, str] | None = None) -> Figure:
+    """Dyad relations of the USA-CHN-RUS triangle over time (a ``reference`` ensemble beside,
+    its panels titled ``names``)."""
+    fig = _triangle_over_time(res, "relation", RELATION_LABEL, "Dyad relations", reference,
+                              names)
+    for ax in fig.axes:
+        ax.axhline(0, color="k", lw=0.8)
+    fig.axes[0].set_ylim(-1.05, 1.05)
     return fig
 
 
-def fig_trade(res: Results) -> Figure:
-    """Goods trade of the triangle's pairs, USD bn/yr."""
-    fig = _triangle_over_time(res, res.trade_bands, oc.KINDS["trade"].unit,
-                              "Bilateral trade")
+def fig_trade(res: Results, reference: Results | None = None,
+              names: tuple[str, str] | None = None) -> Figure:
+    """Goods trade of the triangle's pairs, USD bn/yr (a ``reference`` ensemble beside)."""
+    fig = _triangle_over_time(res, "trade", oc.KINDS["trade"].unit, "Bilateral trade",
+                              reference, names)
     fig.axes[0].set_ylim(0, None)
     return fig
 
@@ -147,8 +171,11 @@ def heatmap_order_table(res: Results) -> pd.DataFrame:
                          "labelled": np.arange(len(order)) % step == 0})
 
 
-def fig_heatmap(res: Results) -> Figure:
-    """Median directed relations ``x_ij`` at the start and at the horizon.
+def fig_heatmap(res: Results, month: int = -1, reference: Results | None = None,
+                names: tuple[str, str] | None = None) -> Figure:
+    """Median directed relations ``x_ij`` at the start and at step ``month`` (default the
+    horizon); with a ``reference``, ``res`` and the reference at ``month`` side by side (titled
+    ``names``).
 
     Up to ``VALUES_MAX`` states every cell shows its value. Above, states are ordered by bloc
     (:func:`heatmap_order`; a line marks the bloc boundary), the figure grows with the number
@@ -166,8 +193,10 @@ def fig_heatmap(res: Results) -> Figure:
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     shown = np.arange(0, n, step)
     bounds = np.flatnonzero(np.diff(sides)) + 0.5
-    for ax, t in zip(axes, (0, -1), strict=True):
-        m = res.median_relations(t).to_numpy()[np.ix_(order, order)]
+    panels = ([(res, 0, ""), (res, month, "")] if reference is None else
+              [(r, month, f"{name}\n") for r, name in _panels(res, reference, names)])
+    for ax, (r, t, name) in zip(axes, panels, strict=True):
+        m = r.median_relations(t).to_numpy()[np.ix_(order, order)]
         im = ax.imshow(m, cmap="RdBu", norm=norm, interpolation="nearest")
         for i in range(n if not big else 0):
             for j in range(n):
@@ -185,29 +214,37 @@ def fig_heatmap(res: Results) -> Figure:
             note = " (ordered by bloc; line: bloc boundary" + (
                 f"; every {_ordinal(step)} state labelled)" if step > 1 else ")")
         ax.set(xlabel="toward (j)", ylabel="from (i)",
-               title=f"{res.dates[t]}: median x_ij{note}")
+               title=f"{name}{r.dates[t]}: median x_ij{note}")
         ax.title.set_fontsize(10 if big else 12)
     fig.colorbar(im, ax=axes, shrink=0.85 if not big else 0.6, label=RELATION_LABEL)
     suffix = f" ({n} states; order in heatmap_order.csv)" if step > 1 else ""
-    fig.suptitle(f"{res.world.spec.scenario.title}: alignment matrix{suffix}")
+    head = res.world.spec.scenario.title if reference is None else "Scenario and reference"
+    fig.suptitle(f"{head}: alignment matrix{suffix}")
     return fig
 
 
-def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
-    """Dittmer's strategic triangle at chosen steps: edge colour and width = median x̄."""
+def fig_triangle(res: Results, steps: list[int] | None = None,
+                 reference: Results | None = None,
+                 names: tuple[str, str] | None = None) -> Figure:
+    """Dittmer's strategic triangle at chosen steps: edge colour and width = median x̄; with a
+    ``reference``, each step of ``res`` then of the reference (titled ``names``)."""
     t_end = res.traj.x.shape[1] - 1
     steps = steps or sorted({0, min(12, t_end), min(36, t_end), t_end})
-    fig = Figure(figsize=(3.2 * len(steps) + 1, 3.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(steps)))
+    panels = ([(res, step, "") for step in steps] if reference is None else
+              [(r, step, f"{name}\n") for step in steps
+               for r, name in _panels(res, reference, names)])
+    fig = Figure(figsize=(3.2 * len(panels) + 1, 3.8 + 0.3 * (reference is not None)),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     a, b, c = (res.world.ids[i] for i in res.world.triad())
     pos = {a: (0.5, 0.9), b: (0.1, 0.2), c: (0.9, 0.2)}
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     import matplotlib as mpl
 
     cmap = mpl.colormaps["RdBu"]
-    for ax, step in zip(axes, steps, strict=True):
+    for ax, (r, step, name) in zip(axes, panels, strict=True):
         for u, v in ((a, b), (a, c), (b, c)):
-            val = float(np.median(res.relation(u, v)[:, step]))
+            val = float(np.median(r.relation(u, v)[:, step]))
             (x1, y1), (x2, y2) = pos[u], pos[v]
             ax.plot([x1, x2], [y1, y2], color=cmap(norm(val)), lw=1 + 7 * abs(val),
                     solid_capstyle="round")
@@ -216,10 +253,10 @@ def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
         for sid, (x, y) in pos.items():
             ax.text(x, y, sid, ha="center", va="center", fontsize=11, weight="bold",
                     bbox={"boxstyle": "circle", "fc": "#f0f0f0", "ec": "0.3"})
-        codes = res.dittmer_codes[:, step]
+        codes = r.dittmer_codes[:, step]
         top = np.bincount(codes, minlength=4)
         k = int(top.argmax())
-        ax.set_title(f"{res.dates[step]}\n{DITTMER[k].replace('_', ' ')} "
+        ax.set_title(f"{name}{r.dates[step]}\n{DITTMER[k].replace('_', ' ')} "
                      f"({top[k] / len(codes):.0%} of runs)", fontsize=10)
         ax.set(xlim=(-0.05, 1.05), ylim=(0.0, 1.05), aspect="equal")
         ax.axis("off")
@@ -229,17 +266,26 @@ def fig_triangle(res: Results, steps: list[int] | None = None) -> Figure:
     return fig
 
 
-def fig_deals(res: Results) -> Figure:
-    """Decisions: share of runs in which each has been taken, and its monthly probability."""
+def fig_deals(res: Results, reference: Results | None = None,
+              names: tuple[str, str] | None = None) -> Figure:
+    """Decisions: share of runs in which each has been taken, and its monthly probability;
+    a ``reference``'s decisions dashed in the same colour (matched by label)."""
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     dates = as_dates(res.dates)
     share, prob = res.deal_share(), res.mean_prob()
+    ref = {} if reference is None else {d.label: d.index for d in reference.world.decisions}
+    ref_share, ref_prob = (None, None) if reference is None else (reference.deal_share(),
+                                                                   reference.mean_prob())
+    ref_dates = None if reference is None else as_dates(reference.dates)
     for k, d in enumerate(res.world.decisions):
         col = PALETTE[k % len(PALETTE)]
         ax1.plot(dates, share[:, d.index], color=col, lw=2,
                  label=oc.decision_title(d.label))
         ax2.plot(dates[1:], prob[:, d.index], color=col, lw=2)
+        if d.label in ref:
+            ax1.plot(ref_dates, ref_share[:, ref[d.label]], color=col, lw=1.2, ls="--")
+            ax2.plot(ref_dates[1:], ref_prob[:, ref[d.label]], color=col, lw=1.2, ls="--")
     ax1.set(ylim=(0, 1), ylabel="share of runs with the decision taken",
             title="Decisions taken so far")
     ax2.set(ylim=(0, None), ylabel="probability of acting that month",
@@ -253,7 +299,42 @@ def fig_deals(res: Results) -> Figure:
         for ax in (ax1, ax2):
             ax.text(0.5, 0.5, "no policies in this scenario", ha="center", va="center",
                     transform=ax.transAxes, color="0.4")
-    fig.suptitle(f"{res.world.spec.scenario.title}: deals and escalations")
+    head = res.world.spec.scenario.title
+    if reference is not None:
+        mine, theirs = names or (head, reference.world.spec.scenario.title)
+        head = f"{mine} (solid) vs {theirs} (dashed)"
+    fig.suptitle(f"{head}: deals and escalations")
+    return fig
+
+
+def fig_landscape(res: Results, reference: Results | None = None,
+                  names: tuple[str, str] | None = None, top: int = 6) -> Figure:
+    """The blocs landscape theory favours at the horizon (``res.landscape_sides``): share of
+    runs in each split, the ``top`` most frequent (over both ensembles) as horizontal bars,
+    a ``reference`` beside each."""
+    panels = _panels(res, reference, names)
+    labels = [pd.Series(r.split_labels(r.landscape_sides)) for r, _ in panels]
+    shares = [lab.value_counts(normalize=True) for lab in labels]
+    splits = list(pd.concat(shares, axis=1).fillna(0).max(axis=1)
+                  .sort_values(ascending=False, kind="stable").index[:top])
+    fig = Figure(figsize=(9, 1.2 + 0.55 * len(splits) * len(panels)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(splits))
+    height = 0.8 / len(panels)
+    for k, ((_, name), share) in enumerate(zip(panels, shares, strict=True)):
+        vals = [float(share.get(sp, 0.0)) for sp in splits]
+        ax.barh(y + k * height, vals, height, color=PALETTE[k], alpha=0.85 if k == 0 else 0.5,
+                label=name)
+        for yy, v in zip(y + k * height, vals, strict=True):
+            ax.text(v + 0.01, yy, f"{v:.0%}", va="center", fontsize=8)
+    ax.set_yticks(y + height * (len(panels) - 1) / 2, splits, fontsize=9)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1.1), xlabel="share of runs",
+           title=f"Blocs landscape theory favours at {res.dates[-1]} (Axelrod & Bennett 1993; "
+                 f"{res.runs} runs)")
+    ax.grid(axis="x", alpha=0.3)
+    if reference is not None:
+        ax.legend(loc="lower right", frameon=False)
     return fig
 
 
