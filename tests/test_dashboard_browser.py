@@ -39,6 +39,7 @@ TIMEOUT_MS = 30_000  # one Step or Reset
 ANSWER_MS = 180_000  # an explorer answer: two 500-run ensembles (the first compiles numba)
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+FIGURES = 7  # relations, trade, differences, triangle, heatmap, decisions, landscape
 TARIFFS = "event:may2024_tariffs.on"  # the May 2024 US tariffs on China, a baseline lever
 BASELINE = "Baseline: May 2024, Putin's state visit to Beijing"
 OTHER = "Detente: a Phase-One-like US-China deal"
@@ -190,9 +191,18 @@ class Session:
         from playwright.sync_api import expect
 
         status = self.explorer.locator(".sim-status")
-        expect(status).to_have_text(re.compile(r"answered and drawn in [0-9.]+ s$"),
+        expect(status).to_have_text(re.compile(r"answered in [0-9.]+ s$"),
                                     timeout=ANSWER_MS)
         return status.inner_text()
+
+    def drawn(self) -> None:
+        """Wait until the explorer shows all its figures, none of them stale."""
+        from playwright.sync_api import expect
+
+        self.answered()
+        expect(self.explorer.locator("img[class*=sim-fig-]")).to_have_count(FIGURES,
+                                                                           timeout=ANSWER_MS)
+        expect(self.explorer.locator("img.sim-stale")).to_have_count(0, timeout=ANSWER_MS)
 
     def image(self, name: str) -> tuple[str, bytes]:
         """The figure ``name`` (``relations``, ``triangle``, ...) of the explorer: its
@@ -353,14 +363,15 @@ def test_explorer_answers_a_what_if(session, tmp_path):
 
     s = session(LAPTOP)
     assert "500 runs, seed 1" in s.answered()
+    s.drawn()
     s.screenshot("", name="explorer-1366", full_page=False)  # the README's picture
     fan, differences = s.image("relations"), s.table("differences")
-    assert "relation:USA-CHN" in differences
+    assert "USA–CHN relation" in differences  # the paired effects, one row an outcome
 
     s.control(TARIFFS).get_by_role("switch").click(force=True)
     expect(s.explorer.get_by_text("Events (1 changed)")).to_be_visible()
     changed = s.new_image("relations", fan)
-    s.answered()
+    s.drawn()
     assert changed[1] != fan[1]  # other pixels, not only a new image of the same chart
     assert s.table("differences") != differences
 
@@ -392,7 +403,7 @@ def test_explorer_answers_a_what_if(session, tmp_path):
 def test_explorer_at_phone_width(session):
     """At 390 px the explorer stacks its parts: nothing wider than the screen."""
     s = session(PHONE)
-    s.answered()
+    s.drawn()
     s.explorer.locator("img.sim-fig-relations").scroll_into_view_if_needed()
     s.screenshot("", name="explorer-390")
     width = s.page.evaluate("document.documentElement.scrollWidth")

@@ -23,8 +23,10 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def render(make: Callable[[], Figure]) -> bytes:
-    """PNG bytes of the figure ``make()`` builds, holding the render lock while it builds."""
+def render(make: Callable[[], Figure], wanted: Callable[[], bool] = lambda: True) -> bytes | None:
+    """PNG bytes of the figure ``make()`` builds, holding the render lock while it builds and
+    saves; None (nothing drawn) if ``wanted()`` is False once the lock is free."""
     with _RENDER:
-        fig = make()
-    return png(fig)
+        if not wanted():
+            return None
+        return png(make())

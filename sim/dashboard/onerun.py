@@ -86,10 +86,9 @@ def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
 
 
 @solara.component
-def Decisions(model: AlignmentModel, tick: int) -> None:
-    """The decisions panel (:func:`panel`) at step ``tick``, in plain HTML elements: Solara's
-    Markdown would fetch a maths renderer (KaTeX) that solara-assets does not ship."""
-    shown = panel(model)
+def Decisions(shown: Panel) -> None:
+    """The decisions panel (:func:`panel`), in plain HTML elements: Solara's Markdown would
+    fetch a maths renderer (KaTeX) that solara-assets does not ship."""
     html = solara.v.Html
     with html(tag="div", class_="sim-panel"):
         title = html(tag="strong", class_="font-weight-bold", children=[shown.title])
@@ -121,18 +120,27 @@ def OneRun() -> None:
 
     def reset() -> None:
         playing.value = False
-        with lock:
-            set_model(DashboardModel(title.value, seed.value))
+        set_model(DashboardModel(title.value, seed.value))  # Play's task stops: a new model
         tick.value = 0
 
-    def play(cancel: threading.Event) -> None:
-        while playing.value and not cancel.is_set() and int(model.time) < months:
+    on = playing.value  # read here: the task's thread gets it as a value
+
+    def play() -> None:
+        """Step every PLAY_SECONDS while this is the current task (Pause, Reset or leaving the
+        page starts another or none)."""
+        while on and task.is_current() and int(model.time) < months:
             step()
             time.sleep(PLAY_SECONDS)
-        playing.value = False
+        if on and task.is_current():
+            playing.set(False)  # the horizon reached
 
-    solara.use_thread(play, dependencies=[playing.value, model])
-    relations, balanced = solara.use_memo(lambda: plots(model), dependencies=[model, tick.value])
+    task = solara.lab.use_task(play, dependencies=[on, model])
+
+    def snapshot() -> tuple[bytes, bytes, Panel]:
+        with lock:  # not while Play's thread steps the model
+            return *plots(model), panel(model)
+
+    relations, balanced, shown = solara.use_memo(snapshot, dependencies=[model, tick.value])
 
     with solara.Column(classes=["sim-onerun"]):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
@@ -148,4 +156,4 @@ def OneRun() -> None:
             for image in (relations, balanced):
                 with solara.Div(style={"flex": "1 1 340px", "min-width": "0"}):
                     solara.Image(image, width="100%", classes=["sim-onerun-plot"])
-        Decisions(model, tick.value)
+        Decisions(shown)

@@ -35,7 +35,7 @@ from sim.spec import load_scenario
 
 NAME = "sim: great-power alignment"
 SHOWN = ("relations", "trade", "differences", "decisions", "landscape")
-"""Figures redrawn at every change."""
+"""Figures redrawn at every change (in this order)."""
 AT_DATE = ("triangle", "heatmap")
 """Figures drawn at the date of the slider."""
 TABLES = ("differences", "decisions", "outcomes")
@@ -49,7 +49,7 @@ DEFAULT_RUNS = 500
 DEFAULT_SEED = 1
 NO_REFERENCE = "(none: the scenario as shipped)"
 TABLE_ROWS = 40  # rows shown of a table; its CSV has them all
-CARD = {"flex": "1 1 420px", "min-width": "0", "max-width": "100%"}
+CARD = {"flex": "1 1 620px", "min-width": "0", "max-width": "100%"}
 CSS = """
 .sim-wrap { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .sim-table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
@@ -62,30 +62,30 @@ CSS = """
 
 
 class Shown(NamedTuple):
-    """What one change of the controls shows: the answer, its figures as PNG, its tables."""
+    """What one change of the controls answers: the request's key, the answer, its tables
+    (the figures are drawn one by one afterwards, :func:`draw`)."""
 
     key: tuple
     answer: Answer
-    figures: dict[str, bytes]
     tables: dict[str, pd.DataFrame]
-    seconds: float  # from the request to the last figure drawn
+    seconds: float  # from the request to the tables
 
 
 def compute(whatif: WhatIf, runs: int, seed: int,
             reference_cache: dict | None = None) -> Shown:
-    """Answer ``whatif`` with ``runs`` runs from ``seed`` and draw every figure the page shows
-    at each change (:data:`SHOWN`) and every table (:data:`TABLES`). Errors of
-    :func:`sim.dashboard.answer.answer` pass through."""
+    """Answer ``whatif`` with ``runs`` runs from ``seed`` and make its tables
+    (:data:`TABLES`). Errors of :func:`sim.dashboard.answer.answer` pass through."""
     start = time.perf_counter()
     result = answer(whatif, runs=runs, seed=seed, reference_cache=reference_cache)
-    figures = {name: render(lambda name=name: result.figure(name)) for name in SHOWN}
     tables = {name: result.table(name) for name in TABLES}
-    return Shown(key(whatif, runs, seed), result, figures, tables, time.perf_counter() - start)
+    return Shown(key(whatif, runs, seed), result, tables, time.perf_counter() - start)
 
 
-def at_date(result: Answer, date: str | None) -> dict[str, bytes]:
-    """The figures of :data:`AT_DATE` at ``date`` (YYYY-MM; None: the last month), as PNG."""
-    return {name: render(lambda name=name: result.figure(name, date=date)) for name in AT_DATE}
+def draw(result: Answer, name: str, date: str | None = None,
+         wanted: Callable[[], bool] = lambda: True) -> bytes | None:
+    """Figure ``name`` of ``result`` (at ``date`` for :data:`AT_DATE`) as PNG; None if
+    ``wanted()`` turns False while it waits for the render lock (a newer answer came)."""
+    return render(lambda: result.figure(name, date=date), wanted)
 
 
 def key(whatif: WhatIf, runs: int, seed: int) -> tuple:
@@ -102,6 +102,19 @@ def changed(changes: Mapping[str, Any], control: Control, value: Any) -> dict[st
     else:
         new[control.key] = value
     return new
+
+
+def readable(differences: pd.DataFrame) -> pd.DataFrame:
+    """The differences table as the page shows it: per outcome the median paired effect, its
+    90% interval across parameter draws and the share of draws with the mean's sign (the CSV
+    keeps every column)."""
+    return pd.DataFrame({
+        "outcome": differences["label"],
+        "median effect": differences["median"],
+        "90% parameter interval": [f"{lo:+.3g} to {hi:+.3g}" for lo, hi in
+                                   zip(differences["param_lo"], differences["param_hi"],
+                                       strict=True)],
+        "sign share": differences["same_sign"]})
 
 
 def css_class(control_key: str) -> str:
@@ -135,21 +148,41 @@ def Table(table: pd.DataFrame, name: str) -> None:
 
 
 @solara.component
-def FigureCard(name: str, image: bytes, stem: str, table: pd.DataFrame | None = None,
-               children: list | None = None) -> None:
-    """One view: its figure, its PNG download, optionally its table and CSV download."""
+def Drawn(shown: Shown, name: str, stem: str, date: str | None = None) -> None:
+    """Figure ``name`` of ``shown``'s answer, drawn in a background task of its own (so the
+    first figures show while the others are drawn), with its PNG download; the previous
+    figure stays, dimmed, until the new one is drawn."""
+
+    def make() -> bytes | None:
+        return draw(shown.answer, name, date, wanted=lambda: task.is_current())
+
+    task = solara.lab.use_task(make, dependencies=[shown.key, name, date])
+    image = task.latest
+    solara.ProgressLinear(task.pending)
+    if task.error:
+        solara.Error(f"{name}: {task.exception}")
+    if image is None:
+        solara.Text(f"drawing {name}…", classes=["caption"])
+        return
+    solara.Image(image, width="100%",
+                 classes=[f"sim-fig-{name}"] + (["sim-stale"] if task.pending else []))
+    suffix = f"_{date}" if date else ""
+    solara.FileDownload(image, filename=f"{stem}_{name}{suffix}.png", label=f"{name}.png",
+                        mime_type="image/png")
+
+
+@solara.component
+def FigureCard(name: str, shown: Shown, stem: str, table: pd.DataFrame | None = None,
+               show_table: pd.DataFrame | None = None) -> None:
+    """One view: its figure and PNG download, optionally its table as CSV download and a
+    table shown (``show_table``)."""
     with solara.Card(TITLES[name], style=CARD, classes=[f"sim-card-{name}"]):
-        for child in children or []:
-            solara.display(child)
-        solara.Image(image, width="100%", classes=[f"sim-fig-{name}"])
-        with solara.Row(style={"flex-wrap": "wrap"}):
-            solara.FileDownload(image, filename=f"{stem}_{name}.png", label=f"{name}.png",
-                                mime_type="image/png")
-            if table is not None:
-                solara.FileDownload(table.to_csv(index=False), filename=f"{stem}_{name}.csv",
-                                    label=f"{name}.csv", mime_type="text/csv")
+        Drawn(shown, name, stem)
         if table is not None:
-            Table(table, name)
+            solara.FileDownload(table.to_csv(index=False), filename=f"{stem}_{name}.csv",
+                                label=f"{name}.csv", mime_type="text/csv")
+        if show_table is not None:
+            Table(show_table, name)
 
 
 @solara.component
@@ -251,30 +284,23 @@ def Views(shown: Shown, whatif: WhatIf, stale: bool) -> None:
     months = shown.answer.dates
     date = solara.use_reactive(months[-1])
     current = date.value if date.value in months else months[-1]
-    drawn = solara.lab.use_task(lambda: (shown.key, current, at_date(shown.answer, current)),
-                                dependencies=[shown.key, current])
     stem = f"{whatif.scenario}_whatif"
     with solara.Div(classes=["sim-wrap"] + (["sim-stale"] if stale else [])):
         for name in ("relations", "trade"):
-            FigureCard(name, shown.figures[name], stem)
-        FigureCard("differences", shown.figures["differences"], stem,
-                   shown.tables["differences"])
+            FigureCard(name, shown, stem)
+        FigureCard("differences", shown, stem, shown.tables["differences"],
+                   readable(shown.tables["differences"]))
         with solara.Card(f"Triangle and heatmap at {current}", style=CARD,
                          classes=["sim-card-at-date"]):
             solara.SliderInt(f"Date: {current}", value=months.index(current), min=0,
                              max=len(months) - 1, thumb_label=False,
                              on_value=lambda i: date.set(months[i]))
-            solara.ProgressLinear(drawn.pending)
-            if drawn.latest is not None:
-                _, when, images = drawn.latest
-                with solara.Div(classes=["sim-wrap"]):
-                    for name in AT_DATE:
-                        with solara.Div(style={"flex": "1 1 300px", "min-width": "0"}):
-                            solara.Image(images[name], width="100%", classes=[f"sim-fig-{name}"])
-                            solara.FileDownload(images[name], filename=f"{stem}_{name}_{when}.png",
-                                                label=f"{name}.png", mime_type="image/png")
-        FigureCard("decisions", shown.figures["decisions"], stem, shown.tables["decisions"])
-        FigureCard("landscape", shown.figures["landscape"], stem)
+            with solara.Div(classes=["sim-wrap"]):
+                for name in AT_DATE:
+                    with solara.Div(style={"flex": "1 1 300px", "min-width": "0"}):
+                        Drawn(shown, name, stem, current)
+        FigureCard("decisions", shown, stem, shown.tables["decisions"])
+        FigureCard("landscape", shown, stem)
         with solara.Card("Outcomes of every run", style=CARD, classes=["sim-card-outcomes"]):
             solara.FileDownload(shown.tables["outcomes"].to_csv(index=False),
                                 filename=f"{stem}_outcomes.csv", label="outcomes.csv",
@@ -319,8 +345,8 @@ def Explorer() -> None:
                 solara.InputInt("Seed", value=seed)
         solara.ProgressLinear(task.pending)
         with solara.Div(classes=["sim-wrap"]):
-            with solara.Div(style={"flex": "1 1 300px", "max-width": "100%", "min-width": "0"},
-                            classes=["sim-controls"]):
+            with solara.Div(style={"flex": "1 1 280px", "max-width": "min(100%, 400px)",
+                                   "min-width": "0"}, classes=["sim-controls"]):
                 with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
                     solara.Text("What if", classes=["text-h6"])
                     solara.Button("Reset all", on_click=lambda: changes.set({}), text=True,
@@ -329,7 +355,7 @@ def Explorer() -> None:
                                         "_whatif.toml", label="Scenario TOML",
                                         mime_type="application/toml")
                 WhatIfControls(items, changes)
-            with solara.Div(style={"flex": "3 1 460px", "min-width": "0"},
+            with solara.Div(style={"flex": "3 1 600px", "min-width": "0"},
                             classes=["sim-views"]):
                 shown = task.latest
                 if task.error:
@@ -338,7 +364,7 @@ def Explorer() -> None:
                     solara.Text("Running the ensemble…", classes=["sim-status"])
                 else:
                     status = (f"{shown.answer.runs} runs, seed {shown.answer.seed}; answered "
-                              f"and drawn in {shown.seconds:.2f} s")
+                              f"in {shown.seconds:.2f} s")
                     if task.pending:
                         status += " (updating…)"
                     solara.Text(status, classes=["sim-status"])
