@@ -207,7 +207,7 @@ def test_explorer_updates_the_differences_when_a_lever_changes():
                  and "sim-status" in (w.class_ or "")]
         return _flat(found[0]) if found else ""
 
-    _until(lambda: "answered in" in status() and "updating" not in status(), "the answer")
+    _until(lambda: "answered and drawn in" in status() and "updating" not in status(), "the answer")
     before = _until(table, "the differences table")
     assert "USA–CHN relation" in before
     switch = rc.find(v.Html, class_="sim-control-event-may2024_tariffs-on").find(v.Switch)

@@ -191,7 +191,7 @@ class Session:
         from playwright.sync_api import expect
 
         status = self.explorer.locator(".sim-status")
-        expect(status).to_have_text(re.compile(r"answered in [0-9.]+ s$"),
+        expect(status).to_have_text(re.compile(r"answered and drawn in [0-9.]+ s$"),
                                     timeout=ANSWER_MS)
         return status.inner_text()
 
@@ -211,13 +211,19 @@ class Session:
         img.scroll_into_view_if_needed()
         return img.get_attribute("src") or "", img.screenshot()
 
-    def new_image(self, name: str, before: tuple[str, bytes]) -> tuple[str, bytes]:
-        """Wait until the figure ``name`` is replaced (another ``src``); the new one."""
-        self.page.wait_for_function(
-            "([sel, old]) => { const i = document.querySelector(sel);"
-            " return i && i.src !== old && i.complete && i.naturalWidth > 100; }",
-            arg=[f".sim-explorer img.sim-fig-{name}", before[0]], timeout=ANSWER_MS)
-        return self.image(name)
+    def drawn_for(self, name: str) -> str:
+        """The class naming the request the figure ``name`` was drawn for (``sim-for-...``)."""
+        classes = self.explorer.locator(f"img.sim-fig-{name}").get_attribute("class") or ""
+        return next(c for c in classes.split() if c.startswith("sim-for-"))
+
+    def new_image(self, name: str, old_request: str) -> bytes:
+        """Wait until the figure ``name`` shows another request than ``old_request`` (and is
+        not stale); its pixels."""
+        img = self.explorer.locator(
+            f"img.sim-fig-{name}:not(.{old_request}):not(.sim-stale)")
+        img.wait_for(timeout=ANSWER_MS)
+        img.scroll_into_view_if_needed()
+        return img.screenshot()
 
     def table(self, name: str) -> str:
         return self.explorer.locator(f"table.sim-table-{name}").inner_text()
@@ -302,6 +308,8 @@ def _relations(title: str, seed: int, months: int) -> str:
 
 
 def test_page_renders_offline_and_steps(session):
+    from playwright.sync_api import expect
+
     s = session()
     s.one_run()
     assert f"{BASELINE}, seed 7, month 0 (2024-05)" in s.text()
@@ -315,8 +323,12 @@ def test_page_renders_offline_and_steps(session):
     assert _relations(BASELINE, 7, 2) in s.text()
     s.screenshot("stepped")
     s.click("Play")  # steps on its own until paused
-    s.wait_for_text("month 4 (")
+    expect(s.panel).to_contain_text(re.compile(r"month ([4-9]|\d\d) \("), timeout=TIMEOUT_MS)
     s.click("Pause")
+    s.page.get_by_role("button", name="Play", exact=True).wait_for()
+    paused = re.search(r"month \d+ \(", s.text()).group()
+    s.page.wait_for_timeout(1500)  # several Play intervals: a paused run stays where it was
+    assert paused in s.text()
     s.check_clean()
 
 
@@ -365,23 +377,25 @@ def test_explorer_answers_a_what_if(session, tmp_path):
     assert "500 runs, seed 1" in s.answered()
     s.drawn()
     s.screenshot("", name="explorer-1366", full_page=False)  # the README's picture
-    fan, differences = s.image("relations"), s.table("differences")
+    fan, request, differences = s.image("relations"), s.drawn_for("relations"), \
+        s.table("differences")
     assert "USA–CHN relation" in differences  # the paired effects, one row an outcome
 
     s.control(TARIFFS).get_by_role("switch").click(force=True)
     expect(s.explorer.get_by_text("Events (1 changed)")).to_be_visible()
-    changed = s.new_image("relations", fan)
+    assert s.new_image("relations", request) != fan[1]  # a chart of other runs
     s.drawn()
-    assert changed[1] != fan[1]  # other pixels, not only a new image of the same chart
     assert s.table("differences") != differences
 
     card = s.explorer.locator(".sim-card-at-date")
-    triangle = s.image("triangle")
     expect(card).to_contain_text("at 2030-05")
+    triangle = s.image("triangle")
     card.get_by_role("slider").focus()
     s.page.keyboard.press("Home")  # the slider to the first month
     expect(card).to_contain_text("at 2024-05")
-    assert s.new_image("triangle", triangle)[1] != triangle[1]
+    moved = card.locator("img.sim-fig-triangle.sim-date-2024-05:not(.sim-stale)")
+    moved.wait_for(timeout=ANSWER_MS)
+    assert moved.screenshot() != triangle[1]
     s.screenshot("what-if")
 
     with s.page.expect_download() as download:
@@ -392,11 +406,11 @@ def test_explorer_answers_a_what_if(session, tmp_path):
     (tariffs,) = [e for e in spec.events if e.id == "may2024_tariffs"]
     assert not tariffs.enabled
 
-    before = s.image("relations")
+    before, request = s.image("relations"), s.drawn_for("relations")
     s.choose("Scenario", OTHER, tab=".sim-explorer")
     expect(s.explorer.get_by_text("Events (0 changed)")).to_be_attached()
-    s.new_image("relations", before)
-    s.answered()
+    assert s.new_image("relations", request) != before[1]
+    s.drawn()
     s.check_clean()
 
 

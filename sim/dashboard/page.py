@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -35,7 +36,9 @@ from sim.spec import load_scenario
 
 NAME = "sim: great-power alignment"
 SHOWN = ("relations", "trade", "differences", "decisions", "landscape")
-"""Figures redrawn at every change (in this order)."""
+"""Figures redrawn at every change."""
+FIRST = ("relations", "differences")
+"""Figures drawn with the answer (the others follow, each in a task of its own)."""
 AT_DATE = ("triangle", "heatmap")
 """Figures drawn at the date of the slider."""
 TABLES = ("differences", "decisions", "outcomes")
@@ -68,17 +71,23 @@ class Shown(NamedTuple):
     key: tuple
     answer: Answer
     tables: dict[str, pd.DataFrame]
-    seconds: float  # from the request to the tables
+    figures: dict[str, bytes]  # those of FIRST, as PNG
+    answer_seconds: float  # from the request to the answer and its tables
+    seconds: float  # from the request to the first figures drawn
 
 
 def compute(whatif: WhatIf, runs: int, seed: int,
             reference_cache: dict | None = None) -> Shown:
-    """Answer ``whatif`` with ``runs`` runs from ``seed`` and make its tables
-    (:data:`TABLES`). Errors of :func:`sim.dashboard.answer.answer` pass through."""
+    """Answer ``whatif`` with ``runs`` runs from ``seed``, make its tables (:data:`TABLES`)
+    and draw the figures a reader looks at first (:data:`FIRST`). Errors of
+    :func:`sim.dashboard.answer.answer` pass through."""
     start = time.perf_counter()
     result = answer(whatif, runs=runs, seed=seed, reference_cache=reference_cache)
     tables = {name: result.table(name) for name in TABLES}
-    return Shown(key(whatif, runs, seed), result, tables, time.perf_counter() - start)
+    answered = time.perf_counter() - start
+    figures = {name: render(lambda name=name: result.figure(name)) for name in FIRST}
+    return Shown(key(whatif, runs, seed), result, tables, figures, answered,
+                 time.perf_counter() - start)
 
 
 def draw(result: Answer, name: str, date: str | None = None,
@@ -153,20 +162,29 @@ def Drawn(shown: Shown, name: str, stem: str, date: str | None = None) -> None:
     first figures show while the others are drawn), with its PNG download; the previous
     figure stays, dimmed, until the new one is drawn."""
 
-    def make() -> bytes | None:
-        return draw(shown.answer, name, date, wanted=lambda: task.is_current())
+    request = f"sim-for-{zlib.crc32(repr(shown.key).encode()):08x}"
+    ready = shown.figures.get(name) if date is None else None
+
+    def make() -> tuple[str, str | None, bytes | None]:
+        if ready is not None:  # drawn with the answer
+            return request, date, ready
+        return request, date, draw(shown.answer, name, date, wanted=lambda: task.is_current())
 
     task = solara.lab.use_task(make, dependencies=[shown.key, name, date])
-    image = task.latest
-    solara.ProgressLinear(task.pending)
+    answer_class, when, image = ((request, date, ready) if ready is not None
+                                 else task.latest or ("", None, None))
+    stale = task.pending and ready is None
+    solara.ProgressLinear(stale)
     if task.error:
         solara.Error(f"{name}: {task.exception}")
     if image is None:
         solara.Text(f"drawing {name}…", classes=["caption"])
         return
-    solara.Image(image, width="100%",
-                 classes=[f"sim-fig-{name}"] + (["sim-stale"] if task.pending else []))
-    suffix = f"_{date}" if date else ""
+    # the request and the month it shows, as classes (what the browser tests wait for)
+    drawn_for = [answer_class, *([f"sim-date-{when}"] if when else [])]
+    solara.Image(image, width="100%", classes=[f"sim-fig-{name}", *drawn_for]
+                 + (["sim-stale"] if stale else []))
+    suffix = f"_{when}" if when else ""
     solara.FileDownload(image, filename=f"{stem}_{name}{suffix}.png", label=f"{name}.png",
                         mime_type="image/png")
 
@@ -186,16 +204,17 @@ def FigureCard(name: str, shown: Shown, stem: str, table: pd.DataFrame | None = 
 
 
 @solara.component
-def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None]) -> None:
+def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None],
+                 show_help: bool = True) -> None:
     """The input of one control: a switch, a month picker or a slider (whose label shows its
-    value). A number whose default is None (a parameter left free) gets a switch to fix it."""
+    value). A number whose default is None (a parameter left free) gets a switch to fix it.
+    ``show_help``: the control's source below it."""
     c = control
     with solara.Div(classes=[css_class(c.key)]):
         if c.kind == "switch":
             solara.Switch(label=c.label, value=bool(value), on_value=on_value)
         elif c.kind == "month":
-            solara.Select(c.label, values=list(c.choices), value=value, on_value=on_value,
-                          dense=True)
+            solara.Select(c.label, values=list(c.choices), value=value, on_value=on_value)
         elif value is None:
             solara.Switch(label=f"{c.label}: free", value=False,
                           on_value=lambda on: on_value((c.low + c.high) / 2 if on else None))
@@ -205,8 +224,8 @@ def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None]) 
                               on_value=lambda on: on_value(value if on else None))
             solara.SliderFloat(f"{c.label}: {value:g}", value=float(value), min=c.low,
                                max=c.high, step=c.step, on_value=on_value, thumb_label=True)
-    if c.help:
-        solara.v.Html(tag="div", class_="caption grey--text", children=[c.help])
+    if c.help and show_help:
+        solara.v.Html(tag="div", class_="caption grey--text mb-2", children=[c.help])
 
 
 @solara.component
@@ -228,12 +247,13 @@ def WhatIfControls(items: list[Control], changes: solara.Reactive[dict]) -> None
                           disabled=n == 0, classes=[f"sim-reset-{group}"])
             previous = None
             for c in group_items:
-                subject = c.key.rsplit(".", 1)[0]
+                subject = c.key.rsplit(".", 1)[0]  # an event, a policy, a parameter
                 if previous is not None and subject != previous:
-                    solara.v.Divider(class_="my-1")
-                previous = subject
+                    solara.v.Divider(class_="my-2")
                 ControlInput(c, changes.value.get(c.key, c.default),
-                             lambda v, c=c: changes.set(changed(changes.value, c, v)))
+                             lambda v, c=c: changes.set(changed(changes.value, c, v)),
+                             show_help=subject != previous)  # a subject's source once
+                previous = subject
 
 
 @solara.component
@@ -364,7 +384,7 @@ def Explorer() -> None:
                     solara.Text("Running the ensemble…", classes=["sim-status"])
                 else:
                     status = (f"{shown.answer.runs} runs, seed {shown.answer.seed}; answered "
-                              f"in {shown.seconds:.2f} s")
+                              f"and drawn in {shown.seconds:.2f} s")
                     if task.pending:
                         status += " (updating…)"
                     solara.Text(status, classes=["sim-status"])
