@@ -232,3 +232,25 @@ def test_changed_keeps_only_real_changes():
     off = changed({}, tariffs, not tariffs.default)
     assert off == {tariffs.key: not tariffs.default}
     assert changed(off, tariffs, tariffs.default) == {}
+
+
+def test_sensitivity_ranks_parameters_on_request():
+    """Nothing is ranked until the button is pressed; then the ranking of the chosen outcome
+    (the first of the differences table) over the declared parameters."""
+    import ipyvuetify as v
+
+    import sim.app as app
+
+    rc = _render(app.Explorer())
+
+    def ranking() -> str:
+        found = [w for w in _widgets(rc) if isinstance(w, v.Html) and w.tag == "table"
+                 and "sim-table-sensitivity" in (w.class_ or "")]
+        return _flat_table(found[0]) if found else ""
+
+    _until(lambda: [w for w in _widgets(rc) if isinstance(w, v.Btn)
+                    and w.children == ["Sensitivity"] and not w.disabled], "the answer")
+    assert ranking() == ""
+    _click(rc, "Sensitivity")
+    shown = _until(ranking, "the sensitivity ranking")
+    assert "relation_USA-CHN" in shown and "mu_star" in shown
