@@ -18,6 +18,7 @@ reruns the modified scenario only; with no change the reference is the answer.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,10 +35,12 @@ from sim import plots
 from sim.api import decisions_table, run
 from sim.comparison import Comparison
 from sim.dashboard.scenarios import load_shipped
-from sim.dashboard.whatif import WhatIf, apply
+from sim.dashboard.whatif import WhatIf, apply, from_scenario_error, to_toml
 from sim.effects import effect_stats, per_draw, scales, sign_text
 from sim.results import Results
-from sim.spec import ScenarioSpec, month_index
+from sim.seeds import kept_draws
+from sim.spec import ScenarioError, ScenarioSpec
+from sim.world import policy_labels
 
 FIGURES = ("relations", "trade", "differences", "triangle", "heatmap", "decisions", "landscape")
 TABLES = ("differences", "decisions", "outcomes")
@@ -47,6 +50,7 @@ DIFFERENCE_COLUMNS = ["outcome", "label", "scale", "date", "runs", "draws", "med
 CACHE_SIZE = 8
 """Reference ensembles the module keeps when :func:`answer` is given no cache of its own."""
 _CACHE: OrderedDict[tuple[Any, ...], Results] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def resolve_engine(engine: str) -> str:
@@ -92,6 +96,11 @@ class Answer:
             raise ValueError(f"date: got {date!r}; expected a month YYYY-MM from "
                              f"{self.dates[0]} to {self.dates[-1]}")
         return self.dates.index(date)
+
+    def toml(self) -> str:
+        """The what-if as a child scenario file (:func:`sim.dashboard.whatif.to_toml`), with
+        the ``sim run`` command that gives these numbers (runs, seed, engine)."""
+        return to_toml(self.whatif, runs=self.runs, seed=self.seed, engine=self.engine)
 
     # ------------------------------------------------------------------------ figures
     def figure(self, name: str, date: str | None = None) -> Figure:
@@ -175,15 +184,19 @@ class Answer:
 
 def _reference(stem: str, runs: int, seed: int, engine: str,
                cache: dict | OrderedDict) -> Results:
+    """The shipped scenario ``stem``'s ensemble, from ``cache`` or run (as ``sim run``) and
+    kept there."""
     key = (stem, runs, seed, engine)
-    if key in cache:
-        if isinstance(cache, OrderedDict):
-            cache.move_to_end(key)
-        return cache[key]
+    with _LOCK:
+        if key in cache:
+            if isinstance(cache, OrderedDict):
+                cache.move_to_end(key)
+            return cache[key]
     res = run(load_shipped(stem), runs=runs, seed=seed, engine=engine)
-    cache[key] = res
-    if cache is _CACHE and len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
+    with _LOCK:
+        cache[key] = res
+        if cache is _CACHE and len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
     return res
 
 
@@ -200,18 +213,35 @@ def answer(whatif: WhatIf, runs: int = 500, seed: int = 1, engine: str = "auto",
     cache = _CACHE if reference_cache is None else reference_cache
     base = load_shipped(whatif.scenario)
     spec = apply(base, whatif.changes)
-    ref = _reference(whatif.reference_stem, runs, seed, engine, cache)
-    if spec is base and whatif.reference is None:
-        res = ref
-    elif spec is base:
-        res = _reference(whatif.scenario, runs, seed, engine, cache)
-    else:
-        res = run(spec, runs=runs, seed=seed, engine=engine)
+    with kept_draws():
+        ref = _reference(whatif.reference_stem, runs, seed, engine, cache)
+        if spec is base:
+            res = ref if whatif.reference is None else _reference(whatif.scenario, runs, seed,
+                                                                  engine, cache)
+        else:
+            design = None
+            if same_design(spec, base):  # the unmodified scenario's draws, once
+                design = _reference(whatif.scenario, runs, seed, engine, cache).traj.design
+            try:
+                res = run(spec, runs=None if design else runs, seed=None if design else seed,
+                          engine=engine, design=design)
+            except ScenarioError as err:  # a drawn row the changed scenario rejects
+                raise from_scenario_error(err, whatif.changes) from None
     names = (f"{whatif.scenario} (what-if)" if spec is not base else whatif.scenario,
              whatif.reference or f"{whatif.scenario} (unchanged)")
     if names[0] == names[1]:
         names = (names[0], f"{names[1]} (reference)")
     return Answer(whatif, runs, seed, res, ref, engine, names)
+
+
+def same_design(spec: ScenarioSpec, base: ScenarioSpec) -> bool:
+    """Whether :func:`sim.uncertainty.make_design` gives ``spec`` the design of ``base`` (same
+    runs and seed): the same declarations, mechanisms and states (the draws and the rules their
+    rows are checked against), policies of the same rules and labels."""
+    return (spec.uncertainties == base.uncertainties and spec.mechanisms == base.mechanisms
+            and spec.states == base.states
+            and [p.rule for p in spec.policies] == [p.rule for p in base.policies]
+            and policy_labels(spec.policies) == policy_labels(base.policies))
 
 
 # ---------------------------------------------------------------------------- sensitivity
@@ -228,8 +258,6 @@ def sensitivity(whatif: WhatIf, outcome: str, date: str | None = None, r: int = 
     from sim.explore.sensitivity import morris
 
     spec: ScenarioSpec = whatif.spec()
-    if date is not None:
-        month_index(spec.scenario.start, date)  # format checked by morris
     res = morris(spec, [outcome], date, r=r, reps=1, seed=seed, which="declared",
                  engine=resolve_engine(engine))
     wide = res.indices.pivot_table(index="parameter", columns="index", values="value",

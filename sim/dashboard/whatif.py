@@ -171,15 +171,16 @@ def apply(spec: ScenarioSpec, changes: Mapping[str, Any]) -> ScenarioSpec:
             out = out.model_copy(update={"uncertainties": decl})
             check_uncertainties(out, out.source or "<scenario>")
     except ScenarioError as err:
-        raise ChangeError(", ".join(todo), Shown(err.path, err.value), err.expected) from None
+        raise from_scenario_error(err, todo) from None
     return out
 
 
-class Shown(str):
-    """A value already shown as text in an error."""
-
-    def __new__(cls, path: str, value: Any) -> Shown:
-        return str.__new__(cls, f"{toml_text(value)} at {path}")
+def from_scenario_error(err: ScenarioError, changes: Mapping[str, Any]) -> ChangeError:
+    """A scenario's complaint about ``changes`` as one :class:`ChangeError`: the changes'
+    keys, the value at fault and where, what was expected."""
+    where = f" at {err.path}" if err.path else ""
+    return ChangeError(", ".join(changes), err.value,
+                       f"{err.expected} (the changed scenario{where})")
 
 
 def registry_value(spec: ScenarioSpec, name: str) -> Any:
@@ -194,13 +195,18 @@ def _clip(v: float, lo: float | None, hi: float | None) -> float:
 
 
 def shifted(u: Uncertainty, delta: float, p: Any) -> Uncertainty:
-    """The distribution ``u`` moved by ``delta`` (its location numbers; bounds clipped to the
-    allowed range of parameter ``p``)."""
+    """The distribution ``u`` moved by ``delta`` (its location numbers: ``lo``, ``hi``,
+    ``mode``, ``mean``, ``median``), as far as it stays within the allowed range of parameter
+    ``p`` (a move past a bound stops there, the spread kept)."""
     if u.kind in ("fixed", "calibration") or delta == 0:
         return u
-    upd = {k: _clip(getattr(u, k) + delta, p.lo, p.hi)
-           for k in ("lo", "hi", "mode", "mean", "median") if getattr(u, k) is not None}
-    if u.kind == "lognormal":  # multiplicative: a shift of a positive quantity's median
+    if u.lo is not None and p.lo is not None:
+        delta = max(delta, p.lo - u.lo)
+    if u.hi is not None and p.hi is not None:
+        delta = min(delta, p.hi - u.hi)
+    upd = {k: getattr(u, k) + delta for k in ("lo", "hi", "mode", "mean", "median")
+           if getattr(u, k) is not None}
+    if u.kind == "lognormal":  # a positive quantity: its median moves, its bounds stay
         upd = {"median": max(u.median + delta, 1e-12)}
     return _recited(u, upd)
 
@@ -246,12 +252,14 @@ def _entry_line(name: str, u: Uncertainty) -> str:
     return f"{toml_text(Key(name))} = {toml_text(entry, 10**6)}"
 
 
-def to_toml(whatif: WhatIf) -> str:
+def to_toml(whatif: WhatIf, *, runs: int | None = None, seed: int | None = None,
+            engine: str | None = None) -> str:
     """The what-if as a child scenario of the shipped one: ``extends = "<stem>"`` and only the
     changes, each cited :data:`CITE`: changed events by ``id``, changed policies by their
     identity keys, fixed parameters where their value lives, changed declarations in
     ``[uncertainties]``. ``sim validate`` accepts it; ``sim run`` of it gives the numbers of
-    :func:`sim.dashboard.answer.answer` (same runs, seed and engine). Raises
+    :func:`sim.dashboard.answer.answer` (same runs, seed and engine: given here, they are
+    written in a comment as the command that repeats the page's numbers). Raises
     :class:`ChangeError` for a bad change."""
     base = load_shipped(whatif.scenario)
     todo = check(base, whatif.changes)
@@ -260,6 +268,10 @@ def to_toml(whatif: WhatIf) -> str:
     lines = [
         f"# A what-if on {meta.name!r}, exported from the scenario explorer (sim.dashboard).",
         "# Changes: " + ("; ".join(f"{k} = {_shown(v)}" for k, v in todo.items()) or "none"),
+        *([] if runs is None else [
+            f"# The page's numbers: sim run <this file> --runs {runs}"
+            + ("" if seed is None else f" --seed {seed}")
+            + ("" if engine is None else f" --engine {engine}")]),
         "", "[scenario]", f"extends = {toml_text(whatif.scenario)}",
         f"name = {toml_text(meta.name + '_whatif')}",
         f"title = {toml_text(meta.title + ' (what-if)', 10**6)}",
