@@ -26,7 +26,7 @@ import pandas as pd
 import solara
 import solara.lab
 
-from sim.dashboard.answer import Answer, answer, sensitivity
+from sim.dashboard.answer import Answer, answer, resolve_engine, sensitivity
 from sim.dashboard.controls import Control, controls
 from sim.dashboard.figures import render
 from sim.dashboard.onerun import OneRun
@@ -371,9 +371,11 @@ def Explorer() -> None:
                     solara.Text("What if", classes=["text-h6"])
                     solara.Button("Reset all", on_click=lambda: changes.set({}), text=True,
                                   disabled=not changes.value)
-                    solara.FileDownload(lambda: to_toml(whatif), filename=f"{whatif.scenario}"
-                                        "_whatif.toml", label="Scenario TOML",
-                                        mime_type="application/toml")
+                    solara.FileDownload(  # with the sim run command of the page's numbers
+                        lambda: to_toml(whatif, runs=runs.value, seed=seed.value,
+                                        engine=resolve_engine("auto")),
+                        filename=f"{whatif.scenario}_whatif.toml", label="Scenario TOML",
+                        mime_type="application/toml")
                 WhatIfControls(items, changes)
             with solara.Div(style={"flex": "3 1 600px", "min-width": "0"},
                             classes=["sim-views"]):
