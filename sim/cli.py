@@ -1,5 +1,5 @@
 """Command line: ``sim run | validate | schema | params | list | rerun | compare | calibrate |
-backtest | sensitivity | discover | attribute``.
+backtest | explore | sensitivity | discover | attribute``.
 
 Bad input prints one line naming the file, key path, bad value and what was expected, and
 exits with code 2 without writing anything.
@@ -21,6 +21,8 @@ from sim.output import OutputError, UserError, check_target, claim, compare_fold
 from sim.spec import ScenarioError, json_schema, load_scenario, month_label
 
 EXIT_BAD_INPUT = 2
+EXPLORE_HOST = "127.0.0.1"  # the explorer is for this machine only
+EXPLORE_PORT = 8765
 
 
 def _positive(text: str) -> int:
@@ -40,6 +42,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number >= 0") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"got {value}; expected 0 <= seed < 2**63")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"got {value}; expected a port from 1 to 65535")
     return value
 
 
@@ -196,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--no-param-uncertainty", action="store_true",
                     help="every particle takes the posterior mean")
     bt.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ex = sub.add_parser("explore", help="open the scenario explorer in the browser "
+                        "(solara run sim/app.py on 127.0.0.1; needs the viz extra)")
+    ex.add_argument("--port", type=_port, default=EXPLORE_PORT,
+                    help=f"port on 127.0.0.1 (default {EXPLORE_PORT})")
+    ex.add_argument("--no-open", action="store_true", help="do not open a web browser")
 
     from sim.explore.cli import add_parsers
 
@@ -472,10 +490,43 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def explore_command(port: int, no_open: bool) -> list[str]:
+    """The ``solara run`` command line of the explorer (``sim/app.py``) on
+    :data:`EXPLORE_HOST` and ``port``."""
+    app = Path(__file__).resolve().parent / "app.py"
+    return [sys.executable, "-m", "solara", "run", str(app), "--host", EXPLORE_HOST,
+            "--port", str(port), "--production", *(["--no-open"] if no_open else [])]
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Run the explorer until Ctrl+C. Raises UserError if the ``viz`` extra (solara) is not
+    installed or the port is taken."""
+    import importlib.util
+    import socket
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        raise UserError("sim explore: solara is not installed; the explorer needs the viz "
+                        "extra: pip install 'sim[viz]' (or pip install -e '.[viz]')")
+    with socket.socket() as probe:
+        try:
+            probe.bind((EXPLORE_HOST, args.port))
+        except OSError as err:
+            raise UserError(f"sim explore: --port {args.port}: cannot listen on "
+                            f"{EXPLORE_HOST}:{args.port} ({err.strerror}); expected a free "
+                            "port, e.g. --port 8766") from None
+    print(f"sim explore: http://{EXPLORE_HOST}:{args.port}/ (Ctrl+C stops it)", flush=True)
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
+    try:
+        return subprocess.call(explore_command(args.port, args.no_open), env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "list": cmd_list,
             "params": cmd_params,
             "rerun": cmd_rerun, "compare": cmd_compare, "calibrate": cmd_calibrate,
-            "backtest": cmd_backtest}
+            "backtest": cmd_backtest, "explore": cmd_explore}
 
 
 def _explore_commands() -> None:

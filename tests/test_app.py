@@ -1,20 +1,47 @@
-"""The dashboard renders headless, and its Step and Reset buttons (SolaraViz's own machinery)
-step and rebuild each session's model from the chosen scenario and seed."""
+"""The dashboard renders headless: the one-run tab's Step, Play and Reset step and rebuild each
+session's model from the chosen scenario and seed; the explorer answers a what-if in the
+background and updates its differences when a lever changes."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
 solara = pytest.importorskip("solara")  # the dashboard is an optional extra ([viz])
 
+WAIT_SECONDS = 300  # a background answer or Play step on 2 busy cores (not a speed goal)
+_RENDERED: list = []  # this test's render contexts, closed after it (stops their tasks)
 
-def _render():
-    """The page as ``solara run`` shows it (inside Solara's default AppLayout, which holds the
-    sidebar with the controls)."""
+
+@pytest.fixture(autouse=True)
+def _close_rendered():
+    yield
+    while _RENDERED:
+        _RENDERED.pop().close()
+
+
+def _render(component=None):
+    """``component`` (default the one-run tab) as ``solara run`` shows it (inside Solara's
+    default AppLayout)."""
     import sim.app as app
 
-    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    element = app.OneRun() if component is None else component
+    _, rc = solara.render(solara.AppLayout(children=[element]), handle_error=False)
+    _RENDERED.append(rc)
     return rc
+
+
+def _until(condition, what: str):
+    """Poll ``condition()`` until it is truthy (background threads update the page); its
+    value. Fails after WAIT_SECONDS saying ``what`` was awaited."""
+    end = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"waited {WAIT_SECONDS} s for {what}")
 
 
 def _widgets(rc):
@@ -53,6 +80,17 @@ def _click(rc, label: str) -> None:
     import ipyvuetify as v
 
     rc.find(v.Btn, children=[label]).widget.click()
+
+
+def test_page_has_the_explorer_and_the_one_run_tab():
+    import ipyvuetify as v
+
+    import sim.app as app
+
+    rc = _render(app.Page())
+    tabs = [w.children[0] for w in rc.find(v.Tab).widgets]
+    assert tabs == ["Explorer", "One run"]
+    assert "seed 7, month 0" in _text(rc)  # the one-run tab is built with the page
 
 
 def test_dashboard_renders_plots_and_decisions():
@@ -94,6 +132,16 @@ def test_reset_builds_the_chosen_scenario_and_seed():
     assert _text(rc) == app.panel(chosen).text() != app.panel(other_seed).text()
 
 
+def test_play_steps_until_paused():
+    rc = _render()
+    _click(rc, "Play")
+    _until(lambda: "month 2 (" in _text(rc), "Play to reach month 2")
+    _click(rc, "Pause")
+    month = _text(rc).split("month ")[1].split(" ")[0]
+    time.sleep(1.5)  # several Play intervals: a paused run stays where it was
+    assert f"month {month} (" in _text(rc)
+
+
 def test_two_sessions_have_their_own_model():
     one, two = _render(), _render()
     _click(one, "Step")
@@ -109,7 +157,9 @@ def test_scenario_picker_lists_titles_of_shipped_scenarios():
     assert next(iter(files.values())).resolve() == DEFAULT_SCENARIO.resolve()  # default first
     assert len(files) >= 10 and all(p.is_file() for p in files.values())
     assert "history_2014_2024" not in {p.stem for p in files.values()}
-    assert app.model_params()["scenario_title"]["values"] == list(files)
+    import ipyvuetify as v
+
+    assert _render().find(v.Select, label="Scenario").widget.items == list(files)
 
 
 def test_every_offered_scenario_builds_and_steps():
@@ -136,3 +186,71 @@ def test_model_refuses_a_mesa_scenario_object():
 
     with pytest.raises(TypeError, match="scenario_file: got Scenario"):
         AlignmentModel(Scenario())
+
+
+def test_explorer_updates_the_differences_when_a_lever_changes():
+    """Switch off the May 2024 tariffs: a new answer (in the background) with other paired
+    differences; back on (the default): the what-if holds no change again."""
+    import ipyvuetify as v
+
+    import sim.app as app
+
+    rc = _render(app.Explorer())
+
+    def table() -> str:
+        found = [w for w in _widgets(rc) if isinstance(w, v.Html) and w.tag == "table"
+                 and "sim-table-differences" in (w.class_ or "")]
+        return _flat_table(found[0]) if found else ""
+
+    def status() -> str:
+        found = [w for w in _widgets(rc) if isinstance(w, v.Html)
+                 and "sim-status" in (w.class_ or "")]
+        return _flat(found[0]) if found else ""
+
+    _until(lambda: "answered and drawn in" in status() and "updating" not in status(), "the answer")
+    before = _until(table, "the differences table")
+    assert "USA–CHN relation" in before
+    switch = rc.find(v.Html, class_="sim-control-event-may2024_tariffs-on").find(v.Switch)
+    switch.widget.v_model = False
+    after = _until(lambda: table() != before and table(), "other differences")
+    assert "USA–CHN relation" in after
+    switch.widget.v_model = True  # back to the scenario as shipped: the first answer again
+    _until(lambda: table() == before, "the differences of the unchanged scenario")
+
+
+def _flat_table(widget) -> str:
+    return " ".join(_flat(c) if not isinstance(c, str) else c for c in widget.children)
+
+
+def test_changed_keeps_only_real_changes():
+    from sim.dashboard.controls import controls
+    from sim.dashboard.page import changed
+    from sim.dashboard.scenarios import load_shipped
+
+    (tariffs,) = [c for c in controls(load_shipped("baseline")) if c.key ==
+                  "event:may2024_tariffs.on"]
+    off = changed({}, tariffs, not tariffs.default)
+    assert off == {tariffs.key: not tariffs.default}
+    assert changed(off, tariffs, tariffs.default) == {}
+
+
+def test_sensitivity_ranks_parameters_on_request():
+    """Nothing is ranked until the button is pressed; then the ranking of the chosen outcome
+    (the first of the differences table) over the declared parameters."""
+    import ipyvuetify as v
+
+    import sim.app as app
+
+    rc = _render(app.Explorer())
+
+    def ranking() -> str:
+        found = [w for w in _widgets(rc) if isinstance(w, v.Html) and w.tag == "table"
+                 and "sim-table-sensitivity" in (w.class_ or "")]
+        return _flat_table(found[0]) if found else ""
+
+    _until(lambda: [w for w in _widgets(rc) if isinstance(w, v.Btn)
+                    and w.children == ["Sensitivity"] and not w.disabled], "the answer")
+    assert ranking() == ""
+    _click(rc, "Sensitivity")
+    shown = _until(ranking, "the sensitivity ranking")
+    assert "relation_USA-CHN" in shown and "mu_star" in shown

@@ -1,10 +1,13 @@
 """The dashboard in a real browser, offline: ``solara run sim/app.py`` on 127.0.0.1, driven by
-headless Chromium (Playwright) with every request to another host refused.
+headless Chromium (Playwright) with every request to another host refused. The explorer tab
+answers a what-if (a lever changed, a date moved, another scenario picked, the TOML exported);
+the one-run tab steps, plays and resets one run.
 
 Needs the ``viz`` extra, playwright (``dev`` extra) and Debian's ``chromium`` (``/usr/bin/chromium``
 or ``$SIM_CHROMIUM``); Playwright's own browser downloads are not used. Without them the tests
 skip with the reason, except under ``CI=true``, where they fail: CI must run them.
-Screenshots go to ``$SIM_TEST_ARTIFACTS/dashboard`` if set, else to pytest's temporary folder.
+Screenshots go to ``$SIM_TEST_ARTIFACTS/dashboard`` if set, else to pytest's temporary folder;
+``explorer-1366.png`` there is the README's picture (docs/figures/explorer.png, copied by hand).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,6 +36,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-sync"]
 LOAD_MS = 60_000  # first render of a page: a new kernel builds its model (2 busy cores)
 TIMEOUT_MS = 30_000  # one Step or Reset
+ANSWER_MS = 180_000  # an explorer answer: two 500-run ensembles (the first compiles numba)
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+FIGURES = 7  # relations, trade, differences, triangle, heatmap, decisions, landscape
+TARIFFS = "event:may2024_tariffs.on"  # the May 2024 US tariffs on China, a baseline lever
 BASELINE = "Baseline: May 2024, Putin's state visit to Beijing"
 OTHER = "Detente: a Phase-One-like US-China deal"
 
@@ -141,9 +150,11 @@ class Session:
     """One browser context (a visitor) on the dashboard, offline, recording console errors and
     every request that tried to leave the machine."""
 
-    def __init__(self, browser, server: Server, artifacts: Path, name: str) -> None:
-        self.artifacts, self.name = artifacts, name
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, server: Server, artifacts: Path, name: str,
+                 viewport: dict[str, int] | None = None) -> None:
+        self.artifacts, self.name, self.server = artifacts, name, server
+        self.context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000},
+                                           accept_downloads=True)
         self.blocked: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -155,13 +166,77 @@ class Session:
             f"HTTP {r.status} {r.url}"))
         self.page.goto(server.url)
         self.panel = self.page.locator(".sim-panel")
+        self.explorer = self.page.locator(".sim-explorer")
+        self.wait_for(self.explorer, LOAD_MS, "the dashboard did not render")
+
+    def wait_for(self, locator, timeout: float, what: str) -> None:
+        """Wait for ``locator`` to be visible; fail saying ``what`` and showing the page's
+        errors, a screenshot and the server's log."""
         try:
-            self.panel.wait_for(timeout=LOAD_MS)
+            locator.wait_for(timeout=timeout)
         except Exception as err:  # playwright's TimeoutError: say what the page lacked
-            self.screenshot("not-rendered")
-            pytest.fail(f"the dashboard did not render within {LOAD_MS} ms ({err!r}); "
-                        f"errors: {self.errors}; requests to other hosts: {self.blocked}; "
-                        f"screenshot in {self.artifacts}; server log:\n{server.log_tail()}")
+            self.screenshot("failed")
+            pytest.fail(f"{what} within {timeout} ms ({err!r}); errors: {self.errors}; "
+                        f"requests to other hosts: {self.blocked}; screenshot in "
+                        f"{self.artifacts}; server log:\n{self.server.log_tail()}")
+
+    def one_run(self) -> None:
+        """Open the one-run tab and wait for its decisions panel."""
+        self.page.get_by_role("tab", name="One run").click()
+        self.wait_for(self.panel, LOAD_MS, "the one-run tab did not render")
+
+    # ---------------------------------------------------------------- the explorer tab
+    def answered(self) -> str:
+        """Wait until the explorer shows a finished answer; its status line."""
+        from playwright.sync_api import expect
+
+        status = self.explorer.locator(".sim-status")
+        expect(status).to_have_text(re.compile(r"answered and drawn in [0-9.]+ s$"),
+                                    timeout=ANSWER_MS)
+        return status.inner_text()
+
+    def drawn(self) -> None:
+        """Wait until the explorer shows all its figures, none of them stale."""
+        from playwright.sync_api import expect
+
+        self.answered()
+        expect(self.explorer.locator("img[class*=sim-fig-]")).to_have_count(FIGURES,
+                                                                           timeout=ANSWER_MS)
+        expect(self.explorer.locator("img.sim-stale")).to_have_count(0, timeout=ANSWER_MS)
+
+    def image(self, name: str) -> tuple[str, bytes]:
+        """The figure ``name`` (``relations``, ``triangle``, ...) of the explorer: its
+        ``src`` and its pixels as shown."""
+        img = self.explorer.locator(f"img.sim-fig-{name}")
+        img.scroll_into_view_if_needed()
+        return img.get_attribute("src") or "", img.screenshot()
+
+    def drawn_for(self, name: str) -> str:
+        """The class naming the request the figure ``name`` was drawn for (``sim-for-...``)."""
+        classes = self.explorer.locator(f"img.sim-fig-{name}").get_attribute("class") or ""
+        return next(c for c in classes.split() if c.startswith("sim-for-"))
+
+    def new_image(self, name: str, old_request: str) -> bytes:
+        """Wait until the figure ``name`` shows another request than ``old_request`` (and is
+        not stale); its pixels."""
+        img = self.explorer.locator(
+            f"img.sim-fig-{name}:not(.{old_request}):not(.sim-stale)")
+        img.wait_for(timeout=ANSWER_MS)
+        img.scroll_into_view_if_needed()
+        return img.screenshot()
+
+    def table(self, name: str) -> str:
+        return self.explorer.locator(f"table.sim-table-{name}").inner_text()
+
+    def control(self, key: str):
+        """The input of the what-if control ``key`` (its group opened first)."""
+        group = {"event": "Events", "policy": "Policies"}.get(key.split(":")[0],
+                                                               "Uncertainties")
+        box = self.explorer.locator(".sim-control-" + re.sub(r"[^A-Za-z0-9_-]", "-", key))
+        if not box.is_visible():
+            self.explorer.get_by_text(re.compile(rf"^{group} \(\d+ changed\)$")).click()
+        box.wait_for()
+        return box
 
     def _route(self, route) -> None:
         if urlparse(route.request.url).hostname == HOST:
@@ -187,14 +262,14 @@ class Session:
         self.click("Step")
         self.wait_for_text(f"month {month} (")
 
-    def choose(self, label: str, item: str) -> None:
-        """Open the picker ``label`` and click its entry ``item``."""
-        self.page.get_by_label(label).click(force=True)
+    def choose(self, label: str, item: str, tab: str = ".sim-onerun") -> None:
+        """Open the picker ``label`` of the tab ``tab`` and click its entry ``item``."""
+        self.page.locator(tab).get_by_label(label, exact=True).click(force=True)
         self.page.get_by_role("option", name=item, exact=True).click()
 
-    def screenshot(self, what: str) -> Path:
-        path = self.artifacts / f"{self.name}-{what}.png"
-        self.page.screenshot(path=path, full_page=True)
+    def screenshot(self, what: str, name: str | None = None, full_page: bool = True) -> Path:
+        path = self.artifacts / f"{name or self.name + '-' + what}.png"
+        self.page.screenshot(path=path, full_page=full_page)
         return path
 
     def check_clean(self) -> None:
@@ -211,9 +286,9 @@ def session(browser, server, artifacts, request):
     """Opens visitors (browser contexts) named after the test; closes them afterwards."""
     sessions: list[Session] = []
 
-    def open_session() -> Session:
+    def open_session(viewport: dict[str, int] | None = None) -> Session:
         name = f"{request.node.name.removeprefix('test_')}-{len(sessions) + 1}"
-        sessions.append(Session(browser, server, artifacts, name))
+        sessions.append(Session(browser, server, artifacts, name, viewport))
         return sessions[-1]
 
     yield open_session
@@ -233,9 +308,12 @@ def _relations(title: str, seed: int, months: int) -> str:
 
 
 def test_page_renders_offline_and_steps(session):
+    from playwright.sync_api import expect
+
     s = session()
+    s.one_run()
     assert f"{BASELINE}, seed 7, month 0 (2024-05)" in s.text()
-    plots = s.page.locator("img")
+    plots = s.page.locator(".sim-onerun img")
     plots.nth(1).wait_for()
     assert plots.count() == 2  # the triangle's relations and the balanced triads
     sizes = plots.evaluate_all("imgs => imgs.map(i => [i.complete, i.naturalWidth])")
@@ -244,11 +322,19 @@ def test_page_renders_offline_and_steps(session):
     s.step(2)
     assert _relations(BASELINE, 7, 2) in s.text()
     s.screenshot("stepped")
+    s.click("Play")  # steps on its own until paused
+    expect(s.panel).to_contain_text(re.compile(r"month ([4-9]|\d\d) \("), timeout=TIMEOUT_MS)
+    s.click("Pause")
+    s.page.get_by_role("button", name="Play", exact=True).wait_for()
+    paused = re.search(r"month \d+ \(", s.text()).group()
+    s.page.wait_for_timeout(1500)  # several Play intervals: a paused run stays where it was
+    assert paused in s.text()
     s.check_clean()
 
 
 def test_reset_applies_the_chosen_scenario_then_seed(session):
     s = session()
+    s.one_run()
     s.step(1)
     s.choose("Scenario", OTHER)
     s.click("Reset")
@@ -268,6 +354,8 @@ def test_reset_applies_the_chosen_scenario_then_seed(session):
 
 def test_two_visitors_have_their_own_model(session):
     one, two = session(), session()
+    one.one_run()
+    two.one_run()
     one.step(1)
     one.step(2)
     assert "month 0 (" in two.text()
@@ -275,3 +363,63 @@ def test_two_visitors_have_their_own_model(session):
     assert "month 2 (" in one.text()
     one.check_clean()
     two.check_clean()
+
+
+def test_explorer_answers_a_what_if(session, tmp_path):
+    """Switch off the May 2024 tariffs: the fan chart and the paired differences change; move
+    the date slider: the triangle changes; export the what-if (a TOML sim's loader accepts,
+    with the change in it); pick another scenario: the answer changes again."""
+    from playwright.sync_api import expect
+
+    from sim.spec import load_scenario
+
+    s = session(LAPTOP)
+    assert "500 runs, seed 1" in s.answered()
+    s.drawn()
+    s.screenshot("", name="explorer-1366", full_page=False)  # the README's picture
+    fan, request, differences = s.image("relations"), s.drawn_for("relations"), \
+        s.table("differences")
+    assert "USA–CHN relation" in differences  # the paired effects, one row an outcome
+
+    s.control(TARIFFS).get_by_role("switch").click(force=True)
+    expect(s.explorer.get_by_text("Events (1 changed)")).to_be_visible()
+    assert s.new_image("relations", request) != fan[1]  # a chart of other runs
+    s.drawn()
+    assert s.table("differences") != differences
+
+    card = s.explorer.locator(".sim-card-at-date")
+    expect(card).to_contain_text("at 2030-05")
+    triangle = s.image("triangle")
+    card.get_by_role("slider").focus()
+    s.page.keyboard.press("Home")  # the slider to the first month
+    expect(card).to_contain_text("at 2024-05")
+    moved = card.locator("img.sim-fig-triangle.sim-date-2024-05:not(.sim-stale)")
+    moved.wait_for(timeout=ANSWER_MS)
+    assert moved.screenshot() != triangle[1]
+    s.screenshot("what-if")
+
+    with s.page.expect_download() as download:
+        s.explorer.get_by_role("button", name="Scenario TOML").click()
+    exported = tmp_path / download.value.suggested_filename
+    download.value.save_as(exported)
+    spec = load_scenario(exported)  # what sim validate checks
+    (tariffs,) = [e for e in spec.events if e.id == "may2024_tariffs"]
+    assert not tariffs.enabled
+
+    before, request = s.image("relations"), s.drawn_for("relations")
+    s.choose("Scenario", OTHER, tab=".sim-explorer")
+    expect(s.explorer.get_by_text("Events (0 changed)")).to_be_attached()
+    assert s.new_image("relations", request) != before[1]
+    s.drawn()
+    s.check_clean()
+
+
+def test_explorer_at_phone_width(session):
+    """At 390 px the explorer stacks its parts: nothing wider than the screen."""
+    s = session(PHONE)
+    s.drawn()
+    s.explorer.locator("img.sim-fig-relations").scroll_into_view_if_needed()
+    s.screenshot("", name="explorer-390")
+    width = s.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide at {PHONE['width']} px"
+    s.check_clean()

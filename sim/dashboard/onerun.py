@@ -1,0 +1,159 @@
+"""The "One run" tab: step the Mesa model of one run (Step, Play, Reset, seed) and watch each
+state's decisions as they happen.
+
+Built from plain Solara components around :class:`DashboardModel` (Mesa's SolaraViz brings its
+own page layout and does not nest in a tab). Every browser session renders its own
+:func:`OneRun` and so steps its own model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import NamedTuple
+
+import solara
+
+from sim.dashboard.figures import png
+from sim.dashboard.scenarios import scenario_files
+from sim.model import AlignmentModel
+
+DEFAULT_SEED = 7
+SEEDS = range(1000)  # offered in a list that shows the number (type digits to jump to one)
+PLAY_SECONDS = 0.4  # pause between two steps while playing
+RESET_HINT = "A new scenario or seed takes effect when you press Reset."
+COLOURS = ("tab:blue", "tab:red", "tab:green")
+
+
+class DashboardModel(AlignmentModel):
+    """The model as the tab's Reset builds it: a shipped scenario picked by its title, and a
+    seed.
+
+    Raises ValueError for an unknown title.
+    """
+
+    def __init__(self, scenario_title: str | None = None, rng: int = DEFAULT_SEED) -> None:
+        titles = scenario_files()
+        title = next(iter(titles)) if scenario_title is None else scenario_title
+        if title not in titles:
+            raise ValueError(f"Scenario: got {title!r}; expected one of {sorted(titles)}")
+        super().__init__(titles[title], rng=rng)
+
+
+class Panel(NamedTuple):
+    """What the decisions panel shows."""
+
+    title: str
+    status: str  # ", seed 7, month 3 (2024-08)"
+    relations: str  # "Relations: USA-CHN -0.61, USA-RUS -0.84, CHN-RUS +0.87"
+    rows: list[str]  # per state: "CHN: 2 decision(s), this month pos2_sign"
+
+    def text(self) -> str:
+        """The panel as plain text, one paragraph or list item a line."""
+        return "\n".join([self.title + self.status, self.relations, *self.rows, RESET_HINT])
+
+
+def panel(model: AlignmentModel) -> Panel:
+    """The decisions panel of ``model``: scenario, seed, month, the triangle's relations now
+    and the decisions taken so far, per state."""
+    now = {k: v[-1] for k, v in model.datacollector.model_vars.items()}
+    relations = ", ".join(f"{a}-{b} {now[f'{a}-{b}']:+.2f}" for a, b in model.world.key_pairs())
+    rows = [f"{a.sid}: {a.deals} decision(s)" + (f", this month {', '.join(a.acted)}"
+                                                 if a.acted else "") for a in model.agents]
+    return Panel(model.world.spec.scenario.title,
+                 f", seed {model.seed}, month {int(model.time)} ({now['date']})",
+                 f"Relations: {relations}", rows)
+
+
+def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
+    """PNGs of the triangle's relations and of the share of balanced triads, month by month,
+    of ``model`` so far."""
+    from matplotlib.figure import Figure
+
+    data = model.datacollector.model_vars
+    shown = []
+    for keys, ylabel in (([f"{a}-{b}" for a, b in model.world.key_pairs()], "relation"),
+                         (["balanced_share"], "share of balanced triads")):
+        fig = Figure(figsize=(5, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+        for key, colour in zip(keys, COLOURS, strict=False):
+            ax.plot(range(len(data[key])), data[key], color=colour, label=key)
+        ax.set_xlabel("month")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best", fontsize="small")
+        shown.append(png(fig))
+    return shown[0], shown[1]
+
+
+@solara.component
+def Decisions(shown: Panel) -> None:
+    """The decisions panel (:func:`panel`), in plain HTML elements: Solara's Markdown would
+    fetch a maths renderer (KaTeX) that solara-assets does not ship."""
+    html = solara.v.Html
+    with html(tag="div", class_="sim-panel"):
+        title = html(tag="strong", class_="font-weight-bold", children=[shown.title])
+        html(tag="p", children=[title, shown.status])
+        html(tag="p", children=[shown.relations])
+        html(tag="ul", children=[html(tag="li", children=[row]) for row in shown.rows])
+        html(tag="p", class_="caption", children=[RESET_HINT])
+
+
+@solara.component
+def OneRun() -> None:
+    """Step, Play and Reset one run of the chosen scenario and seed; plots and the decisions
+    panel follow every step. State lives in this session's component (no shared model)."""
+    titles = list(scenario_files())
+    title = solara.use_reactive(titles[0])
+    seed = solara.use_reactive(DEFAULT_SEED)
+    first = solara.use_memo(DashboardModel, dependencies=[])
+    model, set_model = solara.use_state(first)
+    tick = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    lock = solara.use_memo(threading.Lock, dependencies=[])
+    months = model.world.spec.scenario.months
+
+    def step() -> None:
+        with lock:
+            if int(model.time) < months:
+                model.step()
+        tick.value += 1
+
+    def reset() -> None:
+        playing.value = False
+        set_model(DashboardModel(title.value, seed.value))  # Play's task stops: a new model
+        tick.value = 0
+
+    on = playing.value  # read here: the task's thread gets it as a value
+
+    def play() -> None:
+        """Step every PLAY_SECONDS while this is the current task (Pause, Reset or leaving the
+        page starts another or none)."""
+        while on and task.is_current() and int(model.time) < months:
+            step()
+            time.sleep(PLAY_SECONDS)
+        if on and task.is_current():
+            playing.set(False)  # the horizon reached
+
+    task = solara.lab.use_task(play, dependencies=[on, model])
+
+    def snapshot() -> tuple[bytes, bytes, Panel]:
+        with lock:  # not while Play's thread steps the model
+            return *plots(model), panel(model)
+
+    relations, balanced, shown = solara.use_memo(snapshot, dependencies=[model, tick.value])
+
+    with solara.Column(classes=["sim-onerun"]):
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            with solara.Div(style={"min-width": "280px", "flex": "2 1 280px"}):
+                solara.Select("Scenario", values=titles, value=title)
+            with solara.Div(style={"min-width": "100px", "flex": "0 1 120px"}):
+                solara.Select("Seed", values=list(SEEDS), value=seed)
+            solara.Button("Reset", on_click=reset, color="primary", outlined=True)
+            solara.Button("Step", on_click=step, disabled=playing.value)
+            solara.Button("Pause" if playing.value else "Play",
+                          on_click=lambda: playing.set(not playing.value))
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for image in (relations, balanced):
+                with solara.Div(style={"flex": "1 1 340px", "min-width": "0"}):
+                    solara.Image(image, width="100%", classes=["sim-onerun-plot"])
+        Decisions(shown)
