@@ -7,10 +7,10 @@ the baseline at 500 runs (goal: within 1 s on the project's 2-core machine).
 In-process: after a warm-up (numba compiled, the reference ensemble cached as the page caches
 it), each repeat changes the magnitude of the May 2024 tariffs (a new 500-run ensemble, paired
 with the cached reference) and times :func:`sim.dashboard.page.compute`: the answer and its
-tables, then the first views it draws (:data:`FIRST`: the relations fan chart and the paired
-differences); then every other figure the page shows (:data:`SHOWN` and :data:`AT_DATE`), one
-after another as the page draws them. Wall and CPU seconds (CPU: the cost on one core, less
-distorted by other users).
+tables, then the first views it draws (:data:`FIRST`: the relations fan chart; the table of
+paired differences comes with the answer); then every other figure the page shows
+(:data:`SHOWN` and :data:`AT_DATE`), one after another as the page draws them. Wall and CPU
+seconds (CPU: the cost on one core, less distorted by other users).
 
 In the browser (``--browser``; the server and browser harness of
 tests/test_dashboard_browser.py): ``solara run sim/app.py`` on 127.0.0.1, Chromium at 1366x768;
@@ -33,14 +33,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from common import ROOT, machine  # bench/common.py
 
-from ensemble import machine  # noqa: E402  (bench/ensemble.py: the machine record)
-
-from sim.dashboard import WhatIf  # noqa: E402
-from sim.dashboard.page import AT_DATE, FIRST, SHOWN, compute, draw  # noqa: E402
+from sim.dashboard import WhatIf
+from sim.dashboard.page import AT_DATE, FIRST, SHOWN, compute, draw
 
 OUT = Path(__file__).resolve().parent / "dashboard_results.json"
 RUNS, SEED = 500, 1

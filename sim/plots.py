@@ -29,9 +29,18 @@ def as_dates(labels: list[str]) -> np.ndarray:
 
 
 def date_axis(ax) -> None:
-    loc = mdates.AutoDateLocator(minticks=4, maxticks=8)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    """Date ticks on ``ax`` (call after plotting): every 1, 2, 5, 10 … years so that at most
+    eight show, January and July under three years. Fixed locators: matplotlib's
+    AutoDateLocator costs about 0.1 s per axis when a figure is saved."""
+    lo, hi = ax.get_xlim()
+    years = (hi - lo) / 365.25  # matplotlib dates are days
+    if years < 3:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+        return
+    base = next((b for b in (1, 2, 5, 10, 20, 50) if years / b <= 8), 100)
+    ax.xaxis.set_major_locator(mdates.YearLocator(base))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
 
 
 def band(ax, dates: np.ndarray, bands: np.ndarray, color: str, label: str,

@@ -37,8 +37,9 @@ from sim.spec import load_scenario
 NAME = "sim: great-power alignment"
 SHOWN = ("relations", "trade", "differences", "decisions", "landscape")
 """Figures redrawn at every change."""
-FIRST = ("relations", "differences")
-"""Figures drawn with the answer (the others follow, each in a task of its own)."""
+FIRST = ("relations",)
+"""Figures drawn with the answer and its tables (the paired differences among them); the others
+follow, each in a task of its own."""
 AT_DATE = ("triangle", "heatmap")
 """Figures drawn at the date of the slider."""
 TABLES = ("differences", "decisions", "outcomes")
