@@ -63,6 +63,16 @@ def _months(text: str) -> list[str]:
     return dates
 
 
+def _version() -> str:
+    """The installed distribution's version ("unknown" when run from a tree not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _parallel_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, default=None,
                    help="local worker processes for chunks of 1000 runs (default: all cores)")
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="sim", description="Scenario simulator of great-power "
                                 "alignment (USA, China, Russia and neighbours).")
+    p.add_argument("--version", action="version", version=f"sim {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a scenario as an ensemble; write tables and figures")

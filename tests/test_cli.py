@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from conftest import BASELINE, SCENARIOS
 
 from sim.cli import main
@@ -161,3 +162,12 @@ ideal_point = {ip}
     assert list(summary.filter(like="relation_").columns) == [
         "relation_AAA-BBB", "relation_AAA-CCC", "relation_BBB-CCC"]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_version_names_the_installed_distribution(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sim {metadata.version('sim')}"

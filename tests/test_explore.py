@@ -6,6 +6,7 @@ output rules, errors), not the model's numbers."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -105,6 +106,10 @@ def test_morris_ranks_every_factor_and_writes(spec, tmp_path):
     out = res.write(tmp_path / "m")
     files = json.loads((out / "manifest.json").read_text())["files"]
     assert "indices.csv" in files and any(f.startswith("figures/morris_") for f in files)
+    text = (out / "summary.md").read_text()
+    assert "Noise: not estimated (one replicate per point" in text and "n/a of" not in text
+    for lo in re.findall(r"\| [\w.:]+ \| [^|]*?\[([^,\]]+),", text):
+        assert float(lo) >= 0, text  # μ* ≥ 0: its interval's lower end is shown at 0 or above
 
 
 def test_sobol_effect_screen_chooses_parameters(spec):

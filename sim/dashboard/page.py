@@ -114,17 +114,24 @@ def changed(changes: Mapping[str, Any], control: Control, value: Any) -> dict[st
     return new
 
 
+UNITS = {"relation": "−1 … +1", "trade": "USD bn a year", "share": "share of runs"}
+"""The unit of each outcome scale, as the differences table names it."""
+
+
 def readable(differences: pd.DataFrame) -> pd.DataFrame:
     """The differences table as the page shows it: per outcome the median paired effect, its
-    90% interval across parameter draws and the share of draws with the mean's sign (the CSV
-    keeps every column)."""
+    90% interval across parameter draws and the share of draws with the mean's sign, or "no
+    change" when every run's difference is exactly 0 (the CSV keeps every column)."""
     return pd.DataFrame({
-        "outcome": differences["label"],
+        "outcome": [f"{label} at {date} ({UNITS.get(scale, scale)})" for label, scale, date in
+                    zip(differences["label"], differences["scale"], differences["date"],
+                        strict=True)],
         "median effect": differences["median"],
         "90% parameter interval": [f"{lo:+.3g} to {hi:+.3g}" for lo, hi in
                                    zip(differences["param_lo"], differences["param_hi"],
                                        strict=True)],
-        "sign share": differences["same_sign"]})
+        "sign share": ["no change (every run 0)" if zero >= 1 else same for zero, same in
+                       zip(differences["zero_share"], differences["same_sign"], strict=True)]})
 
 
 def css_class(control_key: str) -> str:

@@ -441,11 +441,15 @@ def summary_markdown(res: Sensitivity, k: int = 5) -> str:
             else:
                 lines += ["| parameter | μ* [95% CI] | σ | μ |", "|---|---|---|---|"]
                 for _, t in top.iterrows():
-                    lines.append(f"| {t.parameter} | {_fmt(t.mu_star)} [{_fmt(t.mu_star_lo)}, "
+                    lines.append(f"| {t.parameter} | {_fmt(t.mu_star)} "
+                                 f"[{_fmt(max(t.mu_star_lo, 0.0))}, "
                                  f"{_fmt(t.mu_star_hi)}] | {_fmt(t.sigma)} | {_fmt(t.mu)} |")
             nz = res.noise[(res.noise.outcome == o) & (res.noise.date == d)].iloc[0]
-            lines += ["", f"Noise: {_fmt(nz.noise_share)} of a single run's variance is the "
-                      f"model's own randomness ({res.reps} replicates per point).", ""]
+            noise = (f"Noise: {_fmt(nz.noise_share)} of a single run's variance is the model's "
+                     f"own randomness ({res.reps} replicates per point)." if res.reps > 1 else
+                     "Noise: not estimated (one replicate per point; --reps 2 or more measures "
+                     "the share of a single run's variance that is the model's own randomness).")
+            lines += ["", noise, ""]
     if res.method == "sobol":
         flagged = res.indices[res.indices.flag != ""]
         lines += ["## Flags", "", f"{len(flagged)} of {len(res.indices)} indices are flagged "
