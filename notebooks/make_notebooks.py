@@ -73,7 +73,7 @@ relations; monthly US–China and annual China–Russia trade are the trade chan
 
 `sim calibrate` ran `scenarios/history_2010_2024.toml` (the world of January 2010, driven by
 the recorded events) and sampled the posterior of the model and observation parameters with
-`emcee` on the channels' simulated likelihood, writing `calibration/` (`posterior.csv`,
+`emcee` on the channels' simulated likelihood, writing `calibration/` (`posterior.csv.gz`,
 `report.json`, predictive checks). `sim backtest` filters the latent state to each forecast
 origin with a particle filter on the channels and scores probabilistic forecasts against naive
 baselines. See `docs/VALIDATION.md`."""),

@@ -32,7 +32,7 @@ so (``information``).
 Parameters: the scenario's (``params=None``) or per-particle draws (``params``: a mapping of
 registered parameter names to ``(R,)`` arrays, or a :class:`sim.params.Params`), e.g. posterior
 samples; observation parameters ``theta`` likewise (defaults: the channels'). A calibration
-folder with ``posterior.csv`` (one column per parameter, one row per draw) supplies both
+folder with ``posterior.csv.gz`` (one column per parameter, one row per draw) supplies both
 (:func:`read_posterior`).
 
 Writes ``predictions.csv`` (``series, pair, year, predicted, lower, upper`` as before, plus
@@ -84,12 +84,12 @@ def channels() -> dict[str, Any]:
 
 
 META_COLUMNS = ("draw", "chain", "logpost", "loglik", "logprior", "walker", "step")
-"""Columns of ``posterior.csv`` that describe a draw rather than set a parameter."""
+"""Columns of ``posterior.csv.gz`` that describe a draw rather than set a parameter."""
 
 
 def read_posterior(folder: Path | str, spec: ScenarioSpec, runs: int, chans: Mapping[str, Any],
                    spread: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Model parameters and observation parameters ``(R,)`` from ``folder/posterior.csv``
+    """Model parameters and observation parameters ``(R,)`` from ``folder/posterior.csv.gz``
     (one column per dotted name, one row per draw; particle ``k`` of ``R`` takes row
     ``⌊k · draws / R⌋``, evenly spread over the file's walkers and steps;
     ``spread=False``: every particle takes the column means). Raises ValueError naming the
@@ -305,7 +305,7 @@ def backtest(out: Path | str, runs: int = 200, seed: int | None = None, force: b
              refit: bool = True, future_events: bool = False) -> dict[str, Any]:
     """Run the backtest (module docstring) with ``runs`` particles and write ``out``; returns a
     summary (``predictions``, ``scores``, ``skill``). ``calibration``: a folder with
-    ``posterior.csv`` (overrides ``params``/``theta``); ``samples``: draws per baseline
+    ``posterior.csv.gz`` (overrides ``params``/``theta``); ``samples``: draws per baseline
     forecast; ``refit``: re-estimate the observation parameters on data to each origin (False:
     use ``theta`` or the defaults, fitted on data to 2019, in sample); ``future_events``: keep
     scenario events after each origin. Raises OutputError for a refused ``out`` and ValueError

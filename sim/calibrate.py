@@ -58,7 +58,7 @@ observation models are mostly not linear-Gaussian (binomial, beta-binomial, log-
 covariates), and emcee's affine invariance copes with the extra dimensions.
 
 **Outputs** (:func:`calibrate`, written atomically with ``manifest.json``):
-``posterior.csv`` (one row per retained sample: every sampled parameter, ``loglik``,
+``posterior.csv.gz`` (one row per retained sample: every sampled parameter, ``loglik``,
 ``logprior``, ``walker``, ``step``), ``report.json`` (priors, posterior summaries, contraction
 ``1 − var_post/var_prior`` per parameter, diagnostics, posterior predictive checks of levels,
 year-on-year changes and lag-1 autocorrelation per channel with posterior predictive
@@ -104,7 +104,7 @@ POSTERIOR = resources.POSTERIOR
 LAST_YEAR = 2019
 """Last year of observations the calibration may use."""
 EXTRA_COLUMNS = ("loglik", "logprior", "walker", "step")
-"""Columns of ``posterior.csv`` besides the parameters."""
+"""Columns of ``posterior.csv.gz`` besides the parameters."""
 PPC_TAG = 0xC0FFEE
 """Spawn-key tag of the posterior predictive draws (runs use one-element keys ``(i,)``)."""
 INIT_TAG = 0x1417
@@ -872,7 +872,7 @@ def fragment_toml(rows: Sequence[dict[str, Any]], history: str, last: int) -> st
     lines = [
         f"# Calibrated mechanisms: posterior means written by `sim calibrate` (emcee, simulated "
         f"likelihood) from observations through {last} only",
-        f"# (history scenario {history}). Joint posterior samples: posterior.csv; summaries, "
+        f"# (history scenario {history}). Joint posterior samples: posterior.csv.gz; summaries, "
         "diagnostics and checks: report.json.",
         "# A fragment, not a scenario: merge it on top of one with sim.calibrate.load_calibrated,",
         '# or write extends = "<path to this file>" in a full scenario (validated after merging).',
@@ -918,7 +918,7 @@ def roles() -> dict[str, str]:
 
 def load_posterior(path: Path | str | None = None,
                    names: Sequence[str] | None = None) -> pd.DataFrame:
-    """``posterior.csv`` of a ``sim calibrate`` folder (or the file itself; default the shipped
+    """``posterior.csv.gz`` of a ``sim calibrate`` folder (or the file itself; default the shipped
     calibration). Raises :class:`UserError` (one line) if it is missing, unreadable, lacks a
     column of ``names`` (default :func:`calibrated_names`), has no rows or a non-finite value."""
     path = CALIBRATION / POSTERIOR if path is None else Path(path)
@@ -975,7 +975,7 @@ def calibrate(history_path: Path | str = HISTORY, out_path: Path | str = OUT,
               model: Sequence[ModelPrior] = MODEL_PRIORS) -> dict[str, Any]:
     """Sample the posterior (:func:`sample`) of :data:`MODEL_PRIORS` and the channels'
     observation parameters on the history through ``last_year`` (≤ 2019) and write
-    ``posterior.csv``, ``report.json``, ``mechanisms_2019.toml``, the figures and
+    ``posterior.csv.gz``, ``report.json``, ``mechanisms_2019.toml``, the figures and
     ``manifest.json`` into ``out_path`` atomically; ``quiet``: no summary printed, ``progress``:
     a progress bar (default: not ``quiet``). Returns the report. Raises
     :class:`UserError` for a refused output folder or a bad setting."""
@@ -1041,7 +1041,8 @@ def calibrate(history_path: Path | str = HISTORY, out_path: Path | str = OUT,
     }
     figures = ["trace.png", "marginals.png", *(f"ppc_{r.channel}.png" for r in reps)]
     with atomic_folder(out_path, force) as tmp:
-        post.to_csv(tmp / POSTERIOR, index=False, float_format="%.10g")
+        post.to_csv(tmp / POSTERIOR, index=False, float_format="%.10g",
+                    compression={"method": "gzip", "mtime": 0})  # same bytes each run
         (tmp / FRAGMENT).write_text(fragment_toml(rows, shown, last_year), encoding="utf-8")
         plot_trace(ch, tmp / "trace.png")
         plot_marginals(post, pri, rows, tmp / "marginals.png")

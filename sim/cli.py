@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--history", type=Path, default=history,
                     help=f"history scenario: a file or a shipped name (default {history.stem})")
     bt.add_argument("--calibration", type=Path, default=None,
-                    help="folder with posterior.csv from sim calibrate (default: the shipped "
+                    help="folder with posterior.csv.gz from sim calibrate (default: the shipped "
                          "calibration/; particles carry posterior draws)")
     bt.add_argument("--no-calibration", action="store_true",
                     help="use the scenario's and the channels' default parameters instead")

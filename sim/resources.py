@@ -65,7 +65,7 @@ def calibration_dir() -> Path:
     return shipped("calibration")
 
 
-POSTERIOR = "posterior.csv"
+POSTERIOR = "posterior.csv.gz"
 """The posterior samples' file in a calibration folder (written by ``sim calibrate``)."""
 
 

@@ -8,7 +8,7 @@ names, :mod:`sim.params`), each with a ``cite``:
 - ``normal`` (``mean``, ``sd``) and ``lognormal`` (``median``, ``sdlog``: sd of the natural
   log), truncated to ``[lo, hi]`` (default: the parameter's allowed range);
 - ``from = "calibration"``: joint draws from the Bayesian posterior ``sim calibrate`` wrote
-  (``calibration/posterior.csv``, one row per posterior sample): a draw takes one *row* of the
+  (``calibration/posterior.csv.gz``, one row per posterior sample): a draw takes one *row* of the
   file for all the calibrated parameters it declares, so their posterior correlations are kept
   (no normal approximation); values are kept within the registered range;
 - ``fixed``: no uncertainty (the scenario's value): how a child scenario removes an entry it
@@ -195,7 +195,7 @@ def draw_range(u: Uncertainty, p: Param) -> tuple[float, float]:
 
 
 def calibration_report() -> Path:
-    """The file ``from = "calibration"`` reads: the shipped ``calibration/posterior.csv``."""
+    """The file ``from = "calibration"`` reads: the shipped ``calibration/posterior.csv.gz``."""
     from sim.resources import POSTERIOR, calibration_dir
 
     return calibration_dir() / POSTERIOR
@@ -211,13 +211,13 @@ def _read_posterior(path: Path, stamp: tuple[int, int], names: tuple[str, ...]) 
 def read_posterior(path: Path | None = None, names: tuple[str, ...] | None = None
                    ) -> np.ndarray:
     """``(S, len(names))`` posterior samples of ``names`` (default every calibrated parameter)
-    from ``posterior.csv`` (default :func:`calibration_report`), cached while the file is
+    from ``posterior.csv.gz`` (default :func:`calibration_report`), cached while the file is
     unchanged. Raises :class:`UserError` (one line) if the file is missing, unreadable, lacks
     a column, has no rows or a non-finite value (:func:`sim.calibrate.load_posterior`)."""
     path = calibration_report() if path is None else Path(path)
     names = calibrated_targets() if names is None else tuple(names)
     if not path.is_file():
-        raise UserError(f"{path}: no posterior samples; expected posterior.csv written by "
+        raise UserError(f"{path}: no posterior samples; expected posterior.csv.gz written by "
                         "`sim calibrate` (from = \"calibration\" draws its rows)")
     st = path.stat()
     return _read_posterior(path, (st.st_mtime_ns, st.st_size), names)

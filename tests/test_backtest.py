@@ -71,7 +71,7 @@ def test_cli_backtest_and_refusals(tmp_path, capsys):
     bad.mkdir()
     assert main(["backtest", "--out", str(tmp_path / "x"), "--calibration", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "posterior.csv" in err and len(err.splitlines()) == 1
+    assert "posterior.csv.gz" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
     with pytest.raises(SystemExit) as e:
         main(["backtest", "--out", str(tmp_path / "y"), "--runs", "0"])

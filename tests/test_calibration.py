@@ -4,6 +4,7 @@ determinism, diagnostics on hand cases, the 2019 cut, and ``from = "calibration"
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import tomllib
@@ -261,11 +262,16 @@ def test_posterior_rows_are_stratified():
      + ",".join(["nan"] + ["0.01"] * (len(cb.calibrated_names()) - 1)) + "\n",
      "row 2, column anchor."),
     ("", "cannot read posterior samples"),
+    (b"anchor.bias,loglik\n0.1,0\n", "cannot read posterior samples .Not a gzipped file"),
 ])
 def test_bad_calibration_is_one_clear_error(tmp_path, content, message):
+    """Contents are written gzipped as sim calibrate writes them; bytes are written as they are
+    (a plain CSV under the .gz name)."""
     path = tmp_path / cb.POSTERIOR
-    if content is not None:
-        path.write_text(content)
+    if isinstance(content, str):
+        path.write_bytes(gzip.compress(content.encode()))
+    elif content is not None:
+        path.write_bytes(content)
     spec = _from_calibration("anchor.bias")
     with pytest.raises(UserError, match=message) as err:
         unc.draw_table(spec, 4, seed=1, report=path)

@@ -107,7 +107,7 @@ def test_latin_hypercube_columns_are_stratified_and_seeded():
 
 def test_calibration_block_draws_joint_rows_of_the_shipped_posterior():
     """Every from = "calibration" entry of the baseline takes, per draw, the values of one row of
-    calibration/posterior.csv: the posterior's correlations are kept, not re-approximated."""
+    calibration/posterior.csv.gz: the posterior's correlations are kept, not re-approximated."""
     from sim.calibrate import load_posterior
 
     spec = load_scenario(BASELINE)

@@ -170,7 +170,7 @@ class UnDistance(Channel):
 
 def calibrated_theta(path: Path | None = None) -> dict[str, float]:
     """Posterior means of the ``un_distance`` parameters in ``path`` (default the shipped
-    ``calibration/posterior.csv``, :func:`sim.uncertainty.calibration_report`): the
+    ``calibration/posterior.csv.gz``, :func:`sim.uncertainty.calibration_report`): the
     calibrated map between relations and UN distances that the pattern P3 reads
     (:func:`sim.validation.patterns.implied_distances`) and the calibrated start of relations
     inverts (:func:`sim.world.observed_start`). Raises :class:`sim.output.UserError` for a
