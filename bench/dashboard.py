@@ -15,8 +15,9 @@ seconds (CPU: the cost on one core, less distorted by other users).
 In the browser (``--browser``; the server and browser harness of
 tests/test_dashboard_browser.py): ``solara run sim/app.py`` on 127.0.0.1, Chromium at 1366x768;
 each repeat switches the tariffs off (a new ensemble) and times the click to the new relations
-image, and to all seven figures drawn; then switches them back on (the unchanged scenario: the
-cached reference, not timed).
+image in the page's own clock (a click listener and a MutationObserver, :data:`WATCH`; also as
+Playwright observes it, which adds its polling), and to all seven figures drawn; then switches
+them back on (the unchanged scenario: the cached reference, not timed).
 
 Medians of the repeats; the 1-minute load average at start and end is recorded (the machine
 is shared). Writes ``bench/dashboard_results.json`` and prints a line.
@@ -73,6 +74,25 @@ def medians(rows: list[dict], keys: tuple[str, ...]) -> dict:
             for k in keys}
 
 
+WATCH = """(old) => {
+  window._simClick = null; window._simShown = null;
+  document.addEventListener("click", () => { window._simClick = performance.now(); },
+                            {capture: true, once: true});
+  const seen = () => {
+    const img = document.querySelector("img.sim-fig-relations");
+    if (window._simShown === null && window._simClick !== null && img
+        && !img.classList.contains(old) && !img.classList.contains("sim-stale")) {
+      window._simShown = performance.now(); observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(seen);
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+"""In the page: the time of the next click and of the first DOM change that shows a new,
+undimmed relations image (``old``: the class of the request shown before the click). Timed in
+the page's own clock, so Playwright's polling (about 0.3 s here) is not counted."""
+
+
 def in_browser(repeats: int) -> dict:
     """Seconds from the click on the tariffs' switch (off: a new ensemble) to the new relations
     image shown, and to all figures drawn, in headless Chromium."""
@@ -114,13 +134,16 @@ def in_browser(repeats: int) -> dict:
             for _ in range(repeats):
                 classes = page.locator("img.sim-fig-relations").get_attribute("class") or ""
                 old = next(c for c in classes.split() if c.startswith("sim-for-"))
+                page.evaluate(WATCH, old)  # the page's own clock: click to new image
                 start = time.perf_counter()
                 switch.click(force=True)
                 page.locator(f"img.sim-fig-relations:not(.{old}):not(.sim-stale)").wait_for()
-                first = time.perf_counter() - start
+                observed = time.perf_counter() - start
                 expect(page.get_by_text("Events (1 changed)")).to_be_visible()
                 drawn()
-                rows.append({"new_relations_image": round(first, 3),
+                in_page = page.evaluate("window._simShown - window._simClick") / 1000
+                rows.append({"new_relations_image": round(in_page, 3),
+                             "new_relations_image_observed": round(observed, 3),
                              "all_figures": round(time.perf_counter() - start, 3)})
                 changed = page.locator("img.sim-fig-relations").get_attribute("class") or ""
                 new = next(c for c in changed.split() if c.startswith("sim-for-"))
@@ -131,7 +154,8 @@ def in_browser(repeats: int) -> dict:
             chromium.close()
     finally:
         harness._stop(proc)
-    return {"repeats": rows, **medians(rows, ("new_relations_image", "all_figures"))}
+    return {"repeats": rows, **medians(rows, ("new_relations_image",
+                                              "new_relations_image_observed", "all_figures"))}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -153,8 +177,9 @@ def main(argv: list[str] | None = None) -> dict:
             f"(CPU {p['median_all_figures_cpu_seconds']:.2f} s)")
     if args.browser:
         b = res["browser"]
-        line += (f"; browser: new fan chart {b['median_new_relations_image_seconds']:.2f} s, "
-                 f"all figures {b['median_all_figures_seconds']:.2f} s")
+        line += (f"; browser: new fan chart {b['median_new_relations_image_seconds']:.2f} s "
+                 f"in the page's clock ({b['median_new_relations_image_observed_seconds']:.2f} s "
+                 f"as Playwright sees it), all figures {b['median_all_figures_seconds']:.2f} s")
     print(f"{line}; load {res['machine']['load_average_1min_at_start']:.1f} at start, "
           f"{res['load_average_1min_at_end']:.1f} at end")
     return res

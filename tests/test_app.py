@@ -99,7 +99,7 @@ def test_dashboard_renders_plots_and_decisions():
     rc = _render()
     assert sum(isinstance(w, ipywidgets.Image) for w in _widgets(rc)) == 2  # both plots
     text = _text(rc)
-    assert "Putin" in text and "seed 7, month 0" in text and "CHN: 0 decision(s)" in text
+    assert "Putin" in text and "seed 7, month 0" in text and "CHN: 0 decisions" in text and "nothing yet" in text
 
 
 def test_step_advances_the_month_shown():
@@ -254,3 +254,26 @@ def test_sensitivity_ranks_parameters_on_request():
     _click(rc, "Sensitivity")
     shown = _until(ranking, "the sensitivity ranking")
     assert "relation_USA-CHN" in shown and "mu_star" in shown
+
+
+def test_log_lists_decisions_and_events_as_they_happen():
+    """The one-run log holds every decision each agent took (as many as its count) and every
+    scheduled event once its month has passed, newest first."""
+    from sim.dashboard.onerun import DashboardModel, panel
+
+    model = DashboardModel(rng=7)
+    taken = {a.sid: 0 for a in model.agents}
+    for _ in range(40):
+        model.step()
+        for a in model.agents:
+            taken[a.sid] += len(a.acted)
+    log = panel(model).log
+    assert sum(taken.values()) > 0  # a run with decisions, or the test shows nothing
+    for a in model.agents:
+        own = [line for line in log if line.endswith("(decision)")
+               and line.split(" ")[1].startswith(f"{a.sid}:")]
+        assert len(own) == taken[a.sid] == a.deals
+    events = [line for line in log if " event " in line]
+    passed = [e for t, e in model.world.scheduled_events if t < int(model.time)]
+    assert sorted(line.split(" ")[2] for line in events) == sorted(e.id for e in passed)
+    assert [line[:7] for line in log] == sorted((line[:7] for line in log), reverse=True)

@@ -414,6 +414,55 @@ def test_explorer_answers_a_what_if(session, tmp_path):
     s.check_clean()
 
 
+def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
+    """Switch off a US policy, then fix an uncertain parameter: each time the fan chart and
+    the paired differences change. The PNG a reader downloads is the picture on the screen;
+    the CSV holds the differences table shown, at full precision."""
+    import base64
+
+    import pandas as pd
+    from matplotlib.image import imread
+    from playwright.sync_api import expect
+
+    s = session(LAPTOP)
+    s.drawn()
+    for key, group in (("policy:USA:tariff.on", "Policies"),
+                       ("uncertainty:anchor.rate.fixed", "Uncertainties")):
+        fan, request, differences = (s.image("relations")[1], s.drawn_for("relations"),
+                                     s.table("differences"))
+        s.control(key).get_by_role("switch").first.click(force=True)
+        expect(s.explorer.get_by_text(f"{group} (1 changed)")).to_be_visible()
+        assert s.new_image("relations", request) != fan, key
+        s.drawn()
+        assert s.table("differences") != differences, key
+
+    card = s.explorer.locator(".sim-card-relations")
+    with s.page.expect_download() as download:
+        card.get_by_role("button", name="relations.png").click()
+    png = tmp_path / download.value.suggested_filename
+    download.value.save_as(png)
+    src = card.locator("img.sim-fig-relations").get_attribute("src")
+    shown = s.page.evaluate("""async (src) => {
+        const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+        let text = ""; for (const b of bytes) text += String.fromCharCode(b);
+        return btoa(text); }""", src)
+    assert png.read_bytes() == base64.b64decode(shown)  # the download is what is shown
+    assert imread(png).shape[1] > 600  # a real picture
+
+    card = s.explorer.locator(".sim-card-differences")
+    with s.page.expect_download() as download:
+        card.get_by_role("button", name="differences.csv").click()
+    csv = tmp_path / download.value.suggested_filename
+    download.value.save_as(csv)
+    table = pd.read_csv(csv)
+    rows = card.locator("table.sim-table-differences tbody tr")
+    assert rows.count() == len(table)
+    for i, (label, median) in enumerate(zip(table["label"], table["median"], strict=True)):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[0].startswith(label) and cells[1] == f"{median:.3g}", (cells, label, median)
+    s.check_clean()
+
+
 def test_explorer_at_phone_width(session):
     """At 390 px the explorer stacks its parts: nothing wider than the screen."""
     s = session(PHONE)

@@ -1,5 +1,5 @@
 """The "One run" tab: step the Mesa model of one run (Step, Play, Reset, seed) and watch each
-state's decisions as they happen.
+state's decisions and the scheduled events as they happen (a log, newest first).
 
 Built from plain Solara components around :class:`DashboardModel` (Mesa's SolaraViz brings its
 own page layout and does not nest in a tab). Every browser session renders its own
@@ -46,11 +46,48 @@ class Panel(NamedTuple):
     title: str
     status: str  # ", seed 7, month 3 (2024-08)"
     relations: str  # "Relations: USA-CHN -0.61, USA-RUS -0.84, CHN-RUS +0.87"
-    rows: list[str]  # per state: "CHN: 2 decision(s), this month pos2_sign"
+    rows: list[str]  # per state: "CHN: 2 decisions, this month CHN:pipeline"
+    log: list[str]  # what happened, newest first: "2024-06 USA:secondary_sanctions (decision)"
+
+    def shown_log(self) -> tuple[list[str], str | None]:
+        """The log's entries shown (the newest :data:`LOG_ROWS`, or a hint before the first)
+        and a note of the earlier ones left out (None if none)."""
+        more = len(self.log) - LOG_ROWS
+        return (self.log[:LOG_ROWS] or [NOTHING_YET],
+                f"and {plural(more, 'earlier entry')}" if more > 0 else None)
 
     def text(self) -> str:
-        """The panel as plain text, one paragraph or list item a line."""
-        return "\n".join([self.title + self.status, self.relations, *self.rows, RESET_HINT])
+        """The panel as plain text, one paragraph or list item a line (as it is shown)."""
+        log, more = self.shown_log()
+        return "\n".join([self.title + self.status, self.relations, *self.rows, LOG_TITLE,
+                          *log, *([more] if more else []), RESET_HINT])
+
+
+LOG_ROWS = 12
+"""Entries of the log shown (newest first)."""
+LOG_TITLE = "What happened, newest first"
+NOTHING_YET = "nothing yet: press Step or Play"
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 decision"``, ``"2 decisions"``, ``"3 earlier entries"``."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def happenings(model: AlignmentModel) -> list[str]:
+    """What happened so far in ``model``'s run, newest first: the scheduled events applied
+    (``"2024-05 event may2024_tariffs (USA)"``) and every decision a state took, in the month
+    it took it (``"2024-06 USA:secondary_sanctions (decision)"``)."""
+    now = int(model.time)
+    dates = model.world.dates()
+    done = [(t, f"{dates[t]} event {e.id} ({e.actor})")
+            for t, e in model.world.scheduled_events if t + 1 <= now]
+    for (step, _), acted in model.datacollector.get_agent_vars_dataframe()["acted"].items():
+        done += [(int(step), f"{dates[int(step)]} {label} (decision)")
+                 for label in str(acted).split(";") if label]
+    return [line for _, line in sorted(done, key=lambda d: d[0], reverse=True)]
 
 
 def panel(model: AlignmentModel) -> Panel:
@@ -58,11 +95,11 @@ def panel(model: AlignmentModel) -> Panel:
     and the decisions taken so far, per state."""
     now = {k: v[-1] for k, v in model.datacollector.model_vars.items()}
     relations = ", ".join(f"{a}-{b} {now[f'{a}-{b}']:+.2f}" for a, b in model.world.key_pairs())
-    rows = [f"{a.sid}: {a.deals} decision(s)" + (f", this month {', '.join(a.acted)}"
-                                                 if a.acted else "") for a in model.agents]
+    rows = [f"{a.sid}: {plural(a.deals, 'decision')}"
+            + (f", this month {', '.join(a.acted)}" if a.acted else "") for a in model.agents]
     return Panel(model.world.spec.scenario.title,
                  f", seed {model.seed}, month {int(model.time)} ({now['date']})",
-                 f"Relations: {relations}", rows)
+                 f"Relations: {relations}", rows, happenings(model))
 
 
 def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
@@ -70,17 +107,22 @@ def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
     of ``model`` so far."""
     from matplotlib.figure import Figure
 
+    from matplotlib.ticker import MaxNLocator
+
     data = model.datacollector.model_vars
+    pairs = [f"{a}-{b}" for a, b in model.world.key_pairs()]
     shown = []
-    for keys, ylabel in (([f"{a}-{b}" for a, b in model.world.key_pairs()], "relation"),
+    for keys, ylabel in ((pairs, "relation (−1 … +1)"),
                          (["balanced_share"], "share of balanced triads")):
         fig = Figure(figsize=(5, 2.6), layout="constrained")
         ax = fig.add_subplot()
         for key, colour in zip(keys, COLOURS, strict=False):
             ax.plot(range(len(data[key])), data[key], color=colour, label=key)
-        ax.set_xlabel("month")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole months
+        ax.set_xlabel(f"months since {model.world.dates()[0]}")
         ax.set_ylabel(ylabel)
-        ax.legend(loc="best", fontsize="small")
+        if len(keys) > 1:
+            ax.legend(loc="best", fontsize="small")
         shown.append(png(fig))
     return shown[0], shown[1]
 
@@ -95,6 +137,12 @@ def Decisions(shown: Panel) -> None:
         html(tag="p", children=[title, shown.status])
         html(tag="p", children=[shown.relations])
         html(tag="ul", children=[html(tag="li", children=[row]) for row in shown.rows])
+        html(tag="p", class_="font-weight-bold", children=[LOG_TITLE])
+        log, more = shown.shown_log()
+        html(tag="ul", class_="sim-log",
+             children=[html(tag="li", children=[line]) for line in log])
+        if more:
+            html(tag="p", class_="caption", children=[more])
         html(tag="p", class_="caption", children=[RESET_HINT])
 
 

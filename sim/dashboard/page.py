@@ -166,30 +166,42 @@ def Table(table: pd.DataFrame, name: str) -> None:
 
 @solara.component
 def Drawn(shown: Shown, name: str, stem: str, date: str | None = None) -> None:
-    """Figure ``name`` of ``shown``'s answer, drawn in a background task of its own (so the
-    first figures show while the others are drawn), with its PNG download; the previous
-    figure stays, dimmed, until the new one is drawn."""
-
+    """Figure ``name`` of ``shown``'s answer with its PNG download: drawn with the answer
+    (:data:`FIRST`, shown at once) or in a background task of its own (so the first figures
+    show while the others are drawn; the previous figure stays, dimmed, until then)."""
     request = f"sim-for-{zlib.crc32(repr(shown.key).encode()):08x}"
     ready = shown.figures.get(name) if date is None else None
+    if ready is not None:
+        Picture(ready, name, stem, request)
+    else:
+        DrawnLater(shown, name, stem, request, date)
+
+
+@solara.component
+def DrawnLater(shown: Shown, name: str, stem: str, request: str, date: str | None) -> None:
+    """Figure ``name`` of ``shown``'s answer (at ``date``), drawn in a background task; the
+    previous figure stays, dimmed, until the new one is drawn."""
 
     def make() -> tuple[str, str | None, bytes | None]:
-        if ready is not None:  # drawn with the answer
-            return request, date, ready
         return request, date, draw(shown.answer, name, date, wanted=lambda: task.is_current())
 
     task = solara.lab.use_task(make, dependencies=[shown.key, name, date])
-    answer_class, when, image = ((request, date, ready) if ready is not None
-                                 else task.latest or ("", None, None))
-    stale = task.pending and ready is None
-    solara.ProgressLinear(stale)
+    answer_class, when, image = task.latest or ("", None, None)
+    solara.ProgressLinear(task.pending)
     if task.error:
         solara.Error(f"{name}: {task.exception}")
     if image is None:
         solara.Text(f"drawing {name}…", classes=["caption"])
         return
-    # the request and the month it shows, as classes (what the browser tests wait for)
-    drawn_for = [answer_class, *([f"sim-date-{when}"] if when else [])]
+    Picture(image, name, stem, answer_class, when, stale=task.pending)
+
+
+@solara.component
+def Picture(image: bytes, name: str, stem: str, request: str, when: str | None = None,
+            stale: bool = False) -> None:
+    """A drawn figure and its PNG download; the request and the month it shows are classes of
+    the image (what the browser tests wait for)."""
+    drawn_for = [request, *([f"sim-date-{when}"] if when else [])]
     solara.Image(image, width="100%", classes=[f"sim-fig-{name}", *drawn_for]
                  + (["sim-stale"] if stale else []))
     suffix = f"_{when}" if when else ""
@@ -306,14 +318,15 @@ def outcome_names(shown: Shown) -> list[str]:
 
 
 @solara.component
-def Views(shown: Shown, whatif: WhatIf, stale: bool) -> None:
+def Views(shown: Shown) -> None:
     """Every view of one answer: fan charts, differences, triangle and heatmap at a date,
-    decisions, landscape, sensitivity."""
+    decisions, landscape, sensitivity (of the answer's what-if)."""
     months = shown.answer.dates
+    whatif = shown.answer.whatif
     date = solara.use_reactive(months[-1])
     current = date.value if date.value in months else months[-1]
     stem = f"{whatif.scenario}_whatif"
-    with solara.Div(classes=["sim-wrap"] + (["sim-stale"] if stale else [])):
+    with solara.Div(classes=["sim-wrap"]):
         for name in ("relations", "trade"):
             FigureCard(name, shown, stem)
         FigureCard("differences", shown, stem, shown.tables["differences"],
@@ -337,9 +350,33 @@ def Views(shown: Shown, whatif: WhatIf, stale: bool) -> None:
 
 
 @solara.component
+def Answered(whatif: WhatIf, runs: int, seed: int, reference_cache: dict) -> None:
+    """The answer to ``whatif`` (a background task; a newer request cancels it) and its views;
+    the latest answer stays, dimmed, while the next one is computed. Only this part of the
+    page re-renders when an answer arrives (the controls do not)."""
+    request = key(whatif, runs, seed)
+    task = solara.lab.use_task(lambda: compute(whatif, runs, seed, reference_cache),
+                               dependencies=[request])
+    solara.ProgressLinear(task.pending)
+    shown = task.latest
+    if task.error:
+        solara.Error(f"{task.exception}")
+    if shown is None:
+        solara.Text("Running the ensemble…", classes=["sim-status"])
+        return
+    status = (f"{shown.answer.runs} runs, seed {shown.answer.seed}; answered and drawn in "
+              f"{shown.seconds:.2f} s")
+    if task.pending:
+        status += " (updating…)"
+    solara.Text(status, classes=["sim-status"])
+    with solara.Div(classes=["sim-stale"] if task.pending else []):
+        Views(shown)
+
+
+@solara.component
 def Explorer() -> None:
     """Scenario and reference pickers, runs and seed, the what-if controls, and the views of
-    the latest answer (kept, dimmed, while the next one is computed)."""
+    the latest answer (:func:`Answered`)."""
     files = scenario_files()
     titles = list(files)
     title = solara.use_reactive(titles[0])
@@ -352,9 +389,6 @@ def Explorer() -> None:
     items = solara.use_memo(lambda: controls(spec), dependencies=[spec])
     whatif = WhatIf(files[title.value].stem, dict(changes.value),
                     None if reference.value == NO_REFERENCE else files[reference.value].stem)
-    request = key(whatif, runs.value, seed.value)
-    task = solara.lab.use_task(lambda: compute(whatif, runs.value, seed.value, reference_cache),
-                               dependencies=[request])
 
     def pick(new: str) -> None:
         changes.set({})
@@ -371,7 +405,6 @@ def Explorer() -> None:
                 solara.Select("Runs", values=list(RUNS), value=runs)
             with solara.Div(style={"flex": "0 1 110px"}):
                 solara.InputInt("Seed", value=seed)
-        solara.ProgressLinear(task.pending)
         with solara.Div(classes=["sim-wrap"]):
             with solara.Div(style={"flex": "1 1 280px", "max-width": "min(100%, 400px)",
                                    "min-width": "0"}, classes=["sim-controls"]):
@@ -387,18 +420,7 @@ def Explorer() -> None:
                 WhatIfControls(items, changes)
             with solara.Div(style={"flex": "3 1 600px", "min-width": "0"},
                             classes=["sim-views"]):
-                shown = task.latest
-                if task.error:
-                    solara.Error(f"{task.exception}")
-                if shown is None:
-                    solara.Text("Running the ensemble…", classes=["sim-status"])
-                else:
-                    status = (f"{shown.answer.runs} runs, seed {shown.answer.seed}; answered "
-                              f"and drawn in {shown.seconds:.2f} s")
-                    if task.pending:
-                        status += " (updating…)"
-                    solara.Text(status, classes=["sim-status"])
-                    Views(shown, whatif, stale=task.pending)
+                Answered(whatif, runs.value, seed.value, reference_cache)
 
 
 @solara.component
