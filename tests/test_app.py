@@ -99,7 +99,8 @@ def test_dashboard_renders_plots_and_decisions():
     rc = _render()
     assert sum(isinstance(w, ipywidgets.Image) for w in _widgets(rc)) == 2  # both plots
     text = _text(rc)
-    assert "Putin" in text and "seed 7, month 0" in text and "CHN: 0 decisions" in text and "nothing yet" in text
+    assert "Putin" in text and "seed 7, month 0" in text and "CHN: 0 decisions" in text
+    assert "nothing yet" in text  # the log, before the first step
 
 
 def test_step_advances_the_month_shown():

@@ -106,7 +106,6 @@ def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
     """PNGs of the triangle's relations and of the share of balanced triads, month by month,
     of ``model`` so far."""
     from matplotlib.figure import Figure
-
     from matplotlib.ticker import MaxNLocator
 
     data = model.datacollector.model_vars
