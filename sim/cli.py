@@ -294,9 +294,10 @@ def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
 
 def _report(out: Path, res) -> None:
     from sim import outcomes as oc
+    from sim.uncertainty import counted
 
     s = res.summary
-    print(f"wrote {out}/ ({s.shape[0]} runs, {res.world.months} months)")
+    print(f"wrote {out}/ ({counted(s.shape[0], 'run')}, {res.world.months} months)")
     for a, b in res.key_pairs():
         q = s[oc.parse(f"relation:{a}-{b}").column].quantile([0.05, 0.5, 0.95]).to_numpy()
         print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
@@ -309,8 +310,10 @@ def _report(out: Path, res) -> None:
 def _report_stats(out: Path, stats) -> None:
     """What :func:`_report` prints, for a streamed ensemble, and how approximate it is."""
     from sim.api import QUANTILE_NOTE
+    from sim.uncertainty import counted
 
-    print(f"wrote {out}/ ({stats.runs} runs streamed, {stats.world.months} months)")
+    print(f"wrote {out}/ ({counted(stats.runs, 'run')} streamed, "
+          f"{stats.world.months} months)")
     for a, b in stats.key_pairs():
         pair = (a, b) if (a, b) in stats.quantile_dyads else (b, a)
         if pair in stats.quantile_dyads:
@@ -427,6 +430,7 @@ def _calibration_note(before: dict, after: dict) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.comparison import compare, default_out, load_scenarios
+    from sim.uncertainty import counted
 
     specs = load_scenarios(args.scenarios)
     names = [s.scenario.name for s in specs]
@@ -437,7 +441,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        runs_per_draw=args.runs_per_draw, fixed_params=args.fixed_params,
                        workers=args.workers, dask=args.dask)
         comp.write(out, force=args.force)
-    print(f"wrote {out}/ ({len(names)} scenarios x {comp.runs} runs, seed {comp.seed}; "
+    print(f"wrote {out}/ ({len(names)} scenarios × {counted(comp.runs, 'run')} each, "
+          f"seed {comp.seed}; "
           f"reference {names[0]})")
     print("\n".join(comp.summary_lines()))  # the same numbers as effects.md
     return 0

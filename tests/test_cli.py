@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -171,3 +172,17 @@ def test_version_names_the_installed_distribution(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"sim {metadata.version('sim')}"
+
+
+def test_run_counts_are_grammatical(tmp_path, capsys):
+    """Counts in run output agree in number: "1 run each", "1 run", never "1 runs"."""
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(tmp_path / "a"),
+                 "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "2 parameter draws × 1 run each = 2 runs;" in out
+    assert "(2 runs, 72 months)" in out
+    assert main(["run", str(BASELINE), "--fixed-params", "--runs", "1", "--out",
+                 str(tmp_path / "b"), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "1 run at the scenario's parameter values" in out and "(1 run, 72 months)" in out
+    assert not re.search(r"\b1 runs\b|\bx 1 runs\b", out)
