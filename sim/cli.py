@@ -141,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("rerun", help="repeat a run from its manifest and check the files match")
     rr.add_argument("folder", type=Path, help="a folder written by sim run")
     rr.add_argument("--out", type=Path, default=None, help="where to write (default FOLDER-rerun)")
-    rr.add_argument("--force", action="store_true")
-    rr.add_argument("--quiet", action="store_true")
+    rr.add_argument("--force", action="store_true",
+                    help="replace a non-empty output folder that sim wrote")
+    rr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = sub.add_parser("compare", help="run scenarios with the same random streams and compare "
                        "them run by run with the first")

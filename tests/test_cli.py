@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, SCENARIOS
 
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.output import compare_folders
 
 EXPECTED = {"timeseries.csv", "states.csv", "outcomes.csv", "summary.csv", "manifest.json",
@@ -186,3 +187,25 @@ def test_run_counts_are_grammatical(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 run at the scenario's parameter values" in out and "(1 run, 72 months)" in out
     assert not re.search(r"\b1 runs\b|\bx 1 runs\b", out)
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "sim"):
+    """``(command, parser)`` for ``parser`` and every subcommand below it."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helped = {a.dest for a in action._choices_actions if a.help}
+            for sub, p in action.choices.items():
+                assert sub in helped, f"{name} {sub}: no help line in {name} --help"
+                yield from _parsers(p, f"{name} {sub}")
+
+
+def test_every_option_of_every_command_has_help():
+    """Every argument of every subcommand (rerun --force, sensitivity --method, ...) is
+    explained in its --help."""
+    commands = dict(_parsers(build_parser()))
+    assert {"sim run", "sim rerun", "sim sensitivity", "sim attribute"} <= set(commands)
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}"
+               for name, p in commands.items() for a in p._actions
+               if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()]
+    assert missing == []

@@ -44,7 +44,10 @@ def add_parsers(sub: Any, positive: Callable[[str], int], seed: Callable[[str], 
     s.add_argument("scenario", type=Path, help="scenario file or shipped scenario name")
     s.add_argument("--vs", type=Path, default=None, metavar="OTHER",
                    help="analyse the paired effect OTHER - SCENARIO (same draws and streams)")
-    s.add_argument("--method", choices=("morris", "sobol"), default="sobol")
+    s.add_argument("--method", choices=("morris", "sobol"), default="sobol",
+                   help="morris = elementary effects, a cheap screen of every factor; sobol = "
+                        "variance shares (S1, ST) of the --top factors of a Morris screen "
+                        "(default sobol)")
     _outcomes(s, "outcome to analyse")
     s.add_argument("--n", type=positive, default=None, help="Morris trajectories (default "
                    "20) or Sobol base samples, a power of 2 (default 256)")
