@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.engine import BackendError
 from sim.output import OutputError, UserError, check_target, claim, compare_folders, read_manifest
 from sim.spec import ScenarioError, json_schema, load_scenario, month_label
 
@@ -402,6 +403,17 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: is the folder being rerun; expected another folder to "
                         "write the rerun into (default FOLDER-rerun)")
     check_target(out, args.force)
+    if settings.get("engine") == "numba":
+        from sim.engine import numba_backend
+
+        try:
+            numba_backend()
+        except BackendError as err:
+            raise UserError(f"{args.folder}/manifest.json: settings.engine is 'numba', which "
+                            f"needs numba, not installed here ({err.cause}); expected numba "
+                            "to repeat the run: pip install sim[fast] (numpy's results differ "
+                            "from numba's by up to 1e-12, so another engine would not give "
+                            "identical files)") from None
     unc = settings.get("uncertainty") or {"fixed_params": True}  # older manifests: noise only
     opts = argparse.Namespace(argv=getattr(args, "argv", None),
         runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
@@ -569,15 +581,21 @@ def _resolve_scenarios(args: argparse.Namespace) -> None:
             setattr(args, key, scenario_path(value))
 
 
+def _numba_missing(err: BackendError) -> str:
+    """The command line's words for numba not installed: the CLI options, not the API's."""
+    return (f"--engine numba: needs numba, which is not installed ({err.cause}); install it "
+            "with `pip install sim[fast]` or use --engine batched (numpy, the reference)")
+
+
 def _check_engine(args: argparse.Namespace) -> None:
     """``--engine numba`` without numba installed: a UserError before anything runs."""
     if getattr(args, "engine", None) == "numba":
-        from sim.engine import BackendError, numba_backend
+        from sim.engine import numba_backend
 
         try:
             numba_backend()
         except BackendError as err:
-            raise UserError(f"--engine numba: {err}") from None
+            raise UserError(_numba_missing(err)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -591,6 +609,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ScenarioError, OutputError, UserError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BackendError as err:  # numba asked for on a path not checked beforehand
+        print(f"error: {_numba_missing(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; no output folder written", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 
 import pandas as pd
 import pytest
@@ -209,3 +210,29 @@ def test_every_option_of_every_command_has_help():
                for name, p in commands.items() for a in p._actions
                if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()]
     assert missing == []
+
+
+def test_numba_missing_names_the_cli_options(tmp_path, capsys, monkeypatch):
+    """Without numba, --engine numba and a rerun of a numba run are one exit-2 line in the
+    command line's terms (--engine batched), not the API's (backend='numpy')."""
+    out = tmp_path / "a"
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet",
+                 "--no-figures"]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    man["settings"]["engine"] = "numba"  # as if run with --engine numba
+    (out / "manifest.json").write_text(json.dumps(man))
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    monkeypatch.delitem(sys.modules, "sim.numba_engine", raising=False)
+    capsys.readouterr()
+    for argv in (["run", str(BASELINE), "--engine", "numba", "--out", str(tmp_path / "b")],
+                 ["sensitivity", str(BASELINE), "--engine", "numba", "--out",
+                  str(tmp_path / "c")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "--engine numba: needs numba" in err and "--engine batched" in err
+        assert "backend=" not in err and err.count("\n") == 1
+    assert main(["rerun", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: settings.engine is 'numba'" in err and "pip install sim[fast]" in err
+    assert "backend=" not in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]  # nothing written
