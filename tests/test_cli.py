@@ -236,3 +236,20 @@ def test_numba_missing_names_the_cli_options(tmp_path, capsys, monkeypatch):
     assert "manifest.json: settings.engine is 'numba'" in err and "pip install sim[fast]" in err
     assert "backend=" not in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]  # nothing written
+
+
+def test_sensitivity_quick_and_too_small_n(tmp_path, capsys):
+    """--quick: Sobol n = 32 over the screen's top 8, one replicate (320 runs); explicit
+    options win; an --n below Sobol's minimum is one exit-2 line naming it."""
+    out = tmp_path / "q"
+    assert main(["sensitivity", str(BASELINE), "--quick", "--out", str(out), "--quiet",
+                 "--no-figures"]) == 0
+    assert "(sobol, 320 runs in" in capsys.readouterr().out
+    assert pd.read_csv(out / "factors.csv")["parameter"].nunique() == 8
+    assert main(["sensitivity", str(BASELINE), "--quick", "--n", "16", "--top", "2", "--out",
+                 str(tmp_path / "q2"), "--quiet", "--no-figures"]) == 0
+    assert "(sobol, 64 runs in" in capsys.readouterr().out
+    assert main(["sensitivity", str(BASELINE), "--n", "4", "--out", str(tmp_path / "n4")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --n: got 4; expected a power of 2 of at least 16")
+    assert not (tmp_path / "n4").exists()
