@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     _parallel_arguments(r)
     r.add_argument("--stream", action="store_true",
                    help="keep per-month statistics only (automatic when per-run tables "
-                        "would exceed $SIM_MEMORY_BUDGET, default 2GB)")
+                        "would exceed $SIM_MEMORY_BUDGET, default 2GB); writes 3 of the 6 "
+                        "figures, relations, trade and deals: heatmap, triangle and patterns "
+                        "need every run's values, which a streamed run does not keep")
     r.add_argument("--keep-runs", action="store_true",
                    help="with streaming, also write every run's rows to runs.parquet")
     r.add_argument("--triangle-dates", type=_months, default=None, metavar="YYYY-MM,...",
@@ -284,7 +286,7 @@ def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
                        **parallel)
         write_stats(stats, out, force=opts.force, figures=figures,
                     settings={"engine": engine, "stream": True, "keep_runs": keep})
-        _report_stats(out, stats)
+        _report_stats(out, stats, figures)
         return 0
     res = run(spec, design=design, engine=opts.engine, progress=progress, **parallel)
     write_run(res, out, force=opts.force, figures=figures,
@@ -309,9 +311,10 @@ def _report(out: Path, res) -> None:
           f"({top.iloc[0]:.0%} of runs)")
 
 
-def _report_stats(out: Path, stats) -> None:
-    """What :func:`_report` prints, for a streamed ensemble, and how approximate it is."""
-    from sim.api import QUANTILE_NOTE
+def _report_stats(out: Path, stats, figures: bool) -> None:
+    """What :func:`_report` prints, for a streamed ensemble, how approximate it is and which
+    figures it has."""
+    from sim.api import QUANTILE_NOTE, STREAM_FIGURES
     from sim.uncertainty import counted
 
     print(f"wrote {out}/ ({counted(stats.runs, 'run')} streamed, "
@@ -323,6 +326,9 @@ def _report_stats(out: Path, stats) -> None:
             print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
                   f"(90%: {q[0]:+.2f} .. {q[2]:+.2f})")
     print(f"  {QUANTILE_NOTE} (stats.csv, summary_stats.csv)")
+    if figures:
+        print(f"  figures: {', '.join(STREAM_FIGURES)} only (heatmap, triangle and patterns "
+              "need every run's values, which a streamed run does not keep)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -120,7 +120,7 @@ def test_validate_and_list(capsys):
     assert "baseline" in capsys.readouterr().out
 
 
-def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
+def test_streamed_run_with_parquet_rows_and_rerun(tmp_path, capsys):
     """Large ensembles keep per-month statistics; --keep-runs adds every run's rows."""
     out = tmp_path / "s"
     assert main(["run", str(BASELINE), "--runs", "30", "--stream", "--keep-runs", "--seed", "4",
@@ -130,6 +130,8 @@ def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
                      "manifest.json", "draws.csv"}
     assert {p.name for p in (out / "figures").iterdir()} == {"relations.png", "trade.png",
                                                             "deals.png"}
+    assert "figures: relations, trade, deals only (heatmap, triangle and patterns" in (
+        capsys.readouterr().out)
     rows = pd.read_parquet(out / "runs.parquet")
     full = tmp_path / "f"
     main(["run", str(BASELINE), "--runs", "30", "--seed", "4", "--out", str(full), "--quiet",
@@ -253,3 +255,20 @@ def test_sensitivity_quick_and_too_small_n(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --n: got 4; expected a power of 2 of at least 16")
     assert not (tmp_path / "n4").exists()
+
+
+def test_streamed_figures_are_documented(capsys):
+    """--help, the README and a streamed run's output name the figures a streamed run writes
+    (sim.api.STREAM_FIGURES) and the ones it leaves out."""
+    from sim.api import STREAM_FIGURES
+    from sim.plots import FIGURES as ALL
+
+    left_out = [f for f in ALL if f not in STREAM_FIGURES]
+    stream = next(a for a in dict(_parsers(build_parser()))["sim run"]._actions
+                  if "--stream" in a.option_strings)
+    text = " ".join(stream.help.split())
+    assert f"{len(STREAM_FIGURES)} of the {len(ALL)} figures" in text
+    assert all(f in text for f in (*STREAM_FIGURES, *left_out))
+    readme = " ".join((BASELINE.parent.parent / "README.md").read_text().split())
+    assert all(f"`{f}.png`" in readme for f in STREAM_FIGURES)
+    assert f"the {', '.join(left_out[:-1])} and {left_out[-1]} figures need every run" in readme
