@@ -173,7 +173,8 @@ def text(args, model, lev, eff, att, dis, figs, bench) -> str:
         f"### The triangle's relations in the baseline at {lev.dates[-1]}",
         "",
         f"Sobol, N = {lev.n}, {lev.reps} replicates, {len(lev.space)} factors (the top of a "
-        f"Morris screen of {len(lev.screening.space)}), {lev.runs:,} runs.",
+        f"Morris screen of {len(lev.screening.space)} factors: every number the baseline uses, "
+        "switches and numbers no policy reads left out), {lev.runs:,} runs.",
         "", *HEAD, *drivers(lev), "",
         f"![Sobol indices, CHN–RUS]({figs['lev']})", "",
         f"![Convergence, CHN–RUS]({figs['conv']})", "",

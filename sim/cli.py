@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.engine import BackendError
 from sim.output import OutputError, UserError, check_target, claim, compare_folders, read_manifest
 from sim.spec import ScenarioError, json_schema, load_scenario, month_label
 
@@ -115,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     _parallel_arguments(r)
     r.add_argument("--stream", action="store_true",
                    help="keep per-month statistics only (automatic when per-run tables "
-                        "would exceed $SIM_MEMORY_BUDGET, default 2GB)")
+                        "would exceed $SIM_MEMORY_BUDGET, default 2GB); writes 3 of the 6 "
+                        "figures, relations, trade and deals: heatmap, triangle and patterns "
+                        "need every run's values, which a streamed run does not keep")
     r.add_argument("--keep-runs", action="store_true",
                    help="with streaming, also write every run's rows to runs.parquet")
     r.add_argument("--triangle-dates", type=_months, default=None, metavar="YYYY-MM,...",
@@ -141,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("rerun", help="repeat a run from its manifest and check the files match")
     rr.add_argument("folder", type=Path, help="a folder written by sim run")
     rr.add_argument("--out", type=Path, default=None, help="where to write (default FOLDER-rerun)")
-    rr.add_argument("--force", action="store_true")
-    rr.add_argument("--quiet", action="store_true")
+    rr.add_argument("--force", action="store_true",
+                    help="replace a non-empty output folder that sim wrote")
+    rr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = sub.add_parser("compare", help="run scenarios with the same random streams and compare "
                        "them run by run with the first")
@@ -282,7 +286,7 @@ def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
                        **parallel)
         write_stats(stats, out, force=opts.force, figures=figures,
                     settings={"engine": engine, "stream": True, "keep_runs": keep})
-        _report_stats(out, stats)
+        _report_stats(out, stats, figures)
         return 0
     res = run(spec, design=design, engine=opts.engine, progress=progress, **parallel)
     write_run(res, out, force=opts.force, figures=figures,
@@ -294,9 +298,10 @@ def _compute(spec, design, out: Path, opts: argparse.Namespace, store) -> int:
 
 def _report(out: Path, res) -> None:
     from sim import outcomes as oc
+    from sim.uncertainty import counted
 
     s = res.summary
-    print(f"wrote {out}/ ({s.shape[0]} runs, {res.world.months} months)")
+    print(f"wrote {out}/ ({counted(s.shape[0], 'run')}, {res.world.months} months)")
     for a, b in res.key_pairs():
         q = s[oc.parse(f"relation:{a}-{b}").column].quantile([0.05, 0.5, 0.95]).to_numpy()
         print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
@@ -306,11 +311,14 @@ def _report(out: Path, res) -> None:
           f"({top.iloc[0]:.0%} of runs)")
 
 
-def _report_stats(out: Path, stats) -> None:
-    """What :func:`_report` prints, for a streamed ensemble, and how approximate it is."""
-    from sim.api import QUANTILE_NOTE
+def _report_stats(out: Path, stats, figures: bool) -> None:
+    """What :func:`_report` prints, for a streamed ensemble, how approximate it is and which
+    figures it has."""
+    from sim.api import QUANTILE_NOTE, STREAM_FIGURES
+    from sim.uncertainty import counted
 
-    print(f"wrote {out}/ ({stats.runs} runs streamed, {stats.world.months} months)")
+    print(f"wrote {out}/ ({counted(stats.runs, 'run')} streamed, "
+          f"{stats.world.months} months)")
     for a, b in stats.key_pairs():
         pair = (a, b) if (a, b) in stats.quantile_dyads else (b, a)
         if pair in stats.quantile_dyads:
@@ -318,6 +326,9 @@ def _report_stats(out: Path, stats) -> None:
             print(f"  {a + '-' + b:>8} at horizon: median {q[1]:+.2f} "
                   f"(90%: {q[0]:+.2f} .. {q[2]:+.2f})")
     print(f"  {QUANTILE_NOTE} (stats.csv, summary_stats.csv)")
+    if figures:
+        print(f"  figures: {', '.join(STREAM_FIGURES)} only (heatmap, triangle and patterns "
+              "need every run's values, which a streamed run does not keep)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -398,6 +409,17 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: is the folder being rerun; expected another folder to "
                         "write the rerun into (default FOLDER-rerun)")
     check_target(out, args.force)
+    if settings.get("engine") == "numba":
+        from sim.engine import numba_backend
+
+        try:
+            numba_backend()
+        except BackendError as err:
+            raise UserError(f"{args.folder}/manifest.json: settings.engine is 'numba', which "
+                            f"needs numba, not installed here ({err.cause}); expected numba "
+                            "to repeat the run: pip install sim[fast] (numpy's results differ "
+                            "from numba's by up to 1e-12, so another engine would not give "
+                            "identical files)") from None
     unc = settings.get("uncertainty") or {"fixed_params": True}  # older manifests: noise only
     opts = argparse.Namespace(argv=getattr(args, "argv", None),
         runs=settings["runs"], seed=settings["seed"], engine=settings.get("engine", "auto"),
@@ -427,6 +449,7 @@ def _calibration_note(before: dict, after: dict) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.comparison import compare, default_out, load_scenarios
+    from sim.uncertainty import counted
 
     specs = load_scenarios(args.scenarios)
     names = [s.scenario.name for s in specs]
@@ -437,7 +460,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        runs_per_draw=args.runs_per_draw, fixed_params=args.fixed_params,
                        workers=args.workers, dask=args.dask)
         comp.write(out, force=args.force)
-    print(f"wrote {out}/ ({len(names)} scenarios x {comp.runs} runs, seed {comp.seed}; "
+    print(f"wrote {out}/ ({len(names)} scenarios × {counted(comp.runs, 'run')} each, "
+          f"seed {comp.seed}; "
           f"reference {names[0]})")
     print("\n".join(comp.summary_lines()))  # the same numbers as effects.md
     return 0
@@ -563,15 +587,21 @@ def _resolve_scenarios(args: argparse.Namespace) -> None:
             setattr(args, key, scenario_path(value))
 
 
+def _numba_missing(err: BackendError) -> str:
+    """The command line's words for numba not installed: the CLI options, not the API's."""
+    return (f"--engine numba: needs numba, which is not installed ({err.cause}); install it "
+            "with `pip install sim[fast]` or use --engine batched (numpy, the reference)")
+
+
 def _check_engine(args: argparse.Namespace) -> None:
     """``--engine numba`` without numba installed: a UserError before anything runs."""
     if getattr(args, "engine", None) == "numba":
-        from sim.engine import BackendError, numba_backend
+        from sim.engine import numba_backend
 
         try:
             numba_backend()
         except BackendError as err:
-            raise UserError(f"--engine numba: {err}") from None
+            raise UserError(_numba_missing(err)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -585,6 +615,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ScenarioError, OutputError, UserError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BackendError as err:  # numba asked for on a path not checked beforehand
+        print(f"error: {_numba_missing(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; no output folder written", file=sys.stderr)

@@ -297,7 +297,8 @@ def draws_note(table: pd.DataFrame) -> str:
                 "there is no interval across parameter draws (—). The effects hold for these "
                 "parameter values only.")
     k = n // d
-    return (f"{d} parameter draws × {k} runs per draw ({n} runs). Δ mean = mean over draws "
+    per = f"{k} run per draw" if k == 1 else f"{k} runs per draw"
+    return (f"{d} parameter draws × {per} ({n} runs). Δ mean = mean over draws "
             "of the per-draw mean paired difference; MC 95% CI = its Monte-Carlo interval "
             "(more draws narrow it); 90% of draws = 5%–95% of the per-draw effects (parameter "
             f"uncertainty, plus the noise left in a mean of {k} run{'s' if k > 1 else ''}); "

@@ -112,7 +112,13 @@ BACKENDS: tuple[str, ...] = ("numpy", "numba")
 
 
 class BackendError(ImportError):
-    """The numba backend was asked for and numba is not installed."""
+    """The numba backend was asked for and numba is not installed; ``cause`` is the import
+    error's text (the command line words its own message from it)."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"backend='numba' needs numba, which is not installed ({cause}); "
+                         "install it with `pip install sim[fast]` or use backend='numpy'")
 
 
 def numba_backend() -> Any:
@@ -121,9 +127,7 @@ def numba_backend() -> Any:
     try:
         return importlib.import_module("sim.numba_engine")
     except ImportError as err:
-        raise BackendError(f"backend='numba' needs numba, which is not installed ({err}); "
-                           "install it with `pip install sim[fast]` or use "
-                           "backend='numpy'") from None
+        raise BackendError(str(err)) from None
 
 
 def batch_size(world: World) -> int:

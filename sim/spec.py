@@ -36,6 +36,7 @@ import math
 import re
 import tomllib
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -546,9 +547,80 @@ def _decode(path: Path, data: bytes) -> str:
                             "a UTF-8 text file (save it as UTF-8)") from None
 
 
+DUPLICATE = ("Cannot overwrite a value", "Cannot declare", "Cannot mutate immutable")
+"""tomllib's reasons for a key or table given twice (it names neither the key nor, at the end
+of a file, the line)."""
+
+
+def _key_path(line: str) -> list[str] | None:
+    """The keys a TOML line sets, header (``[a.b]``, ``[[a]]``) or ``key = value`` (dotted or
+    quoted keys), or None for any other line."""
+    body = line.strip()
+    header = re.fullmatch(r"\[\[?(.*?)\]\]?\s*(#.*)?", body)
+    heads = [header.group(1)] if header else [
+        body[:m.start()] for m in re.finditer("=", body)]  # the key ends at one of the "="
+    for head in heads:
+        try:
+            node: Any = tomllib.loads(f"{head} = 0")
+        except tomllib.TOMLDecodeError:
+            continue
+        keys = []
+        while isinstance(node, dict) and len(node) == 1:
+            key, node = next(iter(node.items()))
+            keys.append(key)
+        return keys
+    return None
+
+
+def _dotted(keys: Sequence[str]) -> str:
+    """Keys joined as a key path, each bare or quoted as in TOML."""
+    return ".".join(toml_text(Key(k)) for k in keys)
+
+
+def _duplicate(path: Path, text: str) -> ScenarioError | None:
+    """The error for a key or table set twice: the file, the duplicated key path, its line and
+    the line that first set it; None if the text holds no duplicate."""
+    lines, table, arrays, seen = text.splitlines(), "", {}, {}
+    for n, line in enumerate(lines, 1):
+        keys = _key_path(line)
+        if keys is None:
+            continue
+        here = _dotted(keys)
+        if re.match(r"\s*\[\[", line):
+            arrays[here] = arrays.get(here, -1) + 1
+            table = f"{here}[{arrays[here]}]"
+        elif re.match(r"\s*\[", line):
+            table = here
+        else:
+            here = f"{table}.{here}" if table else here
+        try:
+            tomllib.loads("\n".join(lines[:n]))
+        except tomllib.TOMLDecodeError as err:
+            if str(err).startswith(DUPLICATE):
+                first = next((k for k in (here, *_prefixes(here)) if k in seen), None)
+                again = f"{first} is already defined on line {seen[first]}" if first else (
+                    f"{here} clashes with a key or table defined before")
+                return ScenarioError(path, here, Shown(f"line {n}: {line.strip()}"),
+                                     f"each key and table once ({again})")
+        for k in (here, *_prefixes(here)):  # a dotted key defines its parent tables too
+            seen.setdefault(k, n)
+    return None
+
+
+def _prefixes(dotted: str) -> list[str]:
+    """The parent key paths of a key path, longest first (``a.b.c``: ``a.b``, ``a``)."""
+    parts = re.findall(r'"(?:[^"\\]|\\.)*"|[^.]+', dotted)
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
 def _toml_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ScenarioError:
-    """One line for invalid TOML: tomllib's reason, the line, and a hint for bare dates."""
+    """One line for invalid TOML: tomllib's reason, the line, and a hint for bare dates; for a
+    key or table given twice, the key path and both lines."""
     reason = str(err)
+    if reason.startswith(DUPLICATE):
+        dup = _duplicate(path, text)
+        if dup is not None:
+            return dup
     where = re.search(r"\(at line (\d+), column (\d+)\)", reason)
     reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", reason)
     if not where:

@@ -515,17 +515,24 @@ def stream_design(spec: ScenarioSpec, design: Design, progress: bool = False,
     return stats
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and ``word`` in the right number: ``1 run``, ``2 runs``."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def summary(design: Design) -> str:
     """One line for the command line: how many draws of how many parameters."""
     if not design.names:
-        return (f"{design.runs} runs at the scenario's parameter values (noise only)"
+        return (f"{counted(design.runs, 'run')} at the scenario's parameter values (noise only)"
                 + (" (--fixed-params)" if design.fixed else ""))
-    return (f"{design.draws} parameter draws x {design.runs_per_draw} runs = {design.runs} "
-            f"runs; {len(design.names)} uncertain parameters (Latin hypercube, seed "
+    return (f"{counted(design.draws, 'parameter draw')} × {counted(design.runs_per_draw, 'run')}"
+            f" each = {counted(design.runs, 'run')}; "
+            f"{counted(len(design.names), 'uncertain parameter')} (Latin hypercube, seed "
             f"{design.seed})")
 
 
 __all__ = ["DEFAULT_DRAWS", "DEFAULT_RUNS_PER_DRAW", "DRAW_TAG", "FIXED_RUNS", "Design",
-           "check_uncertainties", "compare_notes", "declared", "draw_table", "latin_hypercube",
+           "check_uncertainties", "compare_notes", "counted", "declared", "draw_table",
+           "latin_hypercube",
            "make_design", "per_run", "quantile", "simulate_design", "split_runs",
            "stream_design"]

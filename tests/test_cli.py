@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+import sys
 
 import pandas as pd
 import pytest
 from conftest import BASELINE, SCENARIOS
 
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.output import compare_folders
 
 EXPECTED = {"timeseries.csv", "states.csv", "outcomes.csv", "summary.csv", "manifest.json",
@@ -117,7 +120,7 @@ def test_validate_and_list(capsys):
     assert "baseline" in capsys.readouterr().out
 
 
-def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
+def test_streamed_run_with_parquet_rows_and_rerun(tmp_path, capsys):
     """Large ensembles keep per-month statistics; --keep-runs adds every run's rows."""
     out = tmp_path / "s"
     assert main(["run", str(BASELINE), "--runs", "30", "--stream", "--keep-runs", "--seed", "4",
@@ -127,6 +130,8 @@ def test_streamed_run_with_parquet_rows_and_rerun(tmp_path):
                      "manifest.json", "draws.csv"}
     assert {p.name for p in (out / "figures").iterdir()} == {"relations.png", "trade.png",
                                                             "deals.png"}
+    assert "figures: relations, trade, deals only (heatmap, triangle and patterns" in (
+        capsys.readouterr().out)
     rows = pd.read_parquet(out / "runs.parquet")
     full = tmp_path / "f"
     main(["run", str(BASELINE), "--runs", "30", "--seed", "4", "--out", str(full), "--quiet",
@@ -171,3 +176,99 @@ def test_version_names_the_installed_distribution(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"sim {metadata.version('sim')}"
+
+
+def test_run_counts_are_grammatical(tmp_path, capsys):
+    """Counts in run output agree in number: "1 run each", "1 run", never "1 runs"."""
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(tmp_path / "a"),
+                 "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "2 parameter draws × 1 run each = 2 runs;" in out
+    assert "(2 runs, 72 months)" in out
+    assert main(["run", str(BASELINE), "--fixed-params", "--runs", "1", "--out",
+                 str(tmp_path / "b"), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "1 run at the scenario's parameter values" in out and "(1 run, 72 months)" in out
+    assert not re.search(r"\b1 runs\b|\bx 1 runs\b", out)
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "sim"):
+    """``(command, parser)`` for ``parser`` and every subcommand below it."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helped = {a.dest for a in action._choices_actions if a.help}
+            for sub, p in action.choices.items():
+                assert sub in helped, f"{name} {sub}: no help line in {name} --help"
+                yield from _parsers(p, f"{name} {sub}")
+
+
+def test_every_option_of_every_command_has_help():
+    """Every argument of every subcommand (rerun --force, sensitivity --method, ...) is
+    explained in its --help."""
+    commands = dict(_parsers(build_parser()))
+    assert {"sim run", "sim rerun", "sim sensitivity", "sim attribute"} <= set(commands)
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}"
+               for name, p in commands.items() for a in p._actions
+               if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_numba_missing_names_the_cli_options(tmp_path, capsys, monkeypatch):
+    """Without numba, --engine numba and a rerun of a numba run are one exit-2 line in the
+    command line's terms (--engine batched), not the API's (backend='numpy')."""
+    out = tmp_path / "a"
+    assert main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--quiet",
+                 "--no-figures"]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    man["settings"]["engine"] = "numba"  # as if run with --engine numba
+    (out / "manifest.json").write_text(json.dumps(man))
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    monkeypatch.delitem(sys.modules, "sim.numba_engine", raising=False)
+    capsys.readouterr()
+    for argv in (["run", str(BASELINE), "--engine", "numba", "--out", str(tmp_path / "b")],
+                 ["sensitivity", str(BASELINE), "--engine", "numba", "--out",
+                  str(tmp_path / "c")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "--engine numba: needs numba" in err and "--engine batched" in err
+        assert "backend=" not in err and err.count("\n") == 1
+    assert main(["rerun", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: settings.engine is 'numba'" in err and "pip install sim[fast]" in err
+    assert "backend=" not in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]  # nothing written
+
+
+def test_sensitivity_quick_and_too_small_n(tmp_path, capsys):
+    """--quick: Sobol n = 32 over the screen's top 8, one replicate (320 runs); explicit
+    options win; an --n below Sobol's minimum is one exit-2 line naming it."""
+    out = tmp_path / "q"
+    assert main(["sensitivity", str(BASELINE), "--quick", "--out", str(out), "--quiet",
+                 "--no-figures"]) == 0
+    assert "(sobol, 320 runs in" in capsys.readouterr().out
+    assert pd.read_csv(out / "factors.csv")["parameter"].nunique() == 8
+    assert main(["sensitivity", str(BASELINE), "--quick", "--n", "16", "--top", "2", "--out",
+                 str(tmp_path / "q2"), "--quiet", "--no-figures"]) == 0
+    assert "(sobol, 64 runs in" in capsys.readouterr().out
+    assert main(["sensitivity", str(BASELINE), "--n", "4", "--out", str(tmp_path / "n4")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --n: got 4; expected a power of 2 of at least 16")
+    assert not (tmp_path / "n4").exists()
+
+
+def test_streamed_figures_are_documented(capsys):
+    """--help, the README and a streamed run's output name the figures a streamed run writes
+    (sim.api.STREAM_FIGURES) and the ones it leaves out."""
+    from sim.api import STREAM_FIGURES
+    from sim.plots import FIGURES as ALL
+
+    left_out = [f for f in ALL if f not in STREAM_FIGURES]
+    stream = next(a for a in dict(_parsers(build_parser()))["sim run"]._actions
+                  if "--stream" in a.option_strings)
+    text = " ".join(stream.help.split())
+    assert f"{len(STREAM_FIGURES)} of the {len(ALL)} figures" in text
+    assert all(f in text for f in (*STREAM_FIGURES, *left_out))
+    readme = " ".join((BASELINE.parent.parent / "README.md").read_text().split())
+    assert all(f"`{f}.png`" in readme for f in STREAM_FIGURES)
+    assert f"the {', '.join(left_out[:-1])} and {left_out[-1]} figures need every run" in readme

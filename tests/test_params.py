@@ -313,3 +313,43 @@ def test_hypotheses_set_parameters_through_the_registry():
     merged = load_scenario(BASELINE, overrides={"mechanisms": {"events": {
         "pressure_scale": {"USA": 0.5, "EU": 0.5}}}})
     assert dosed.mechanisms == merged.mechanisms
+
+
+def _counts(name: str) -> dict[str, int]:
+    """What the docs count among a shipped scenario's registered parameters, from the code."""
+    from sim.explore.sensitivity import space
+
+    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    reg = pm.registry(spec)
+    in_use = [p for p in reg.values() if p.kind != "switch" and p.used]
+    declared = {k: u for k, u in spec.uncertainties.items() if u.dist != "fixed"}
+    return {"registered": len(reg), "switches": sum(p.kind == "switch" for p in reg.values()),
+            "unread": sum(p.kind != "switch" and not p.used for p in reg.values()),
+            "in use": len(in_use), "factors": len(space(spec, "all").factors),
+            "whole": sum(p.kind == "int" for p in in_use), "declared": len(declared),
+            "calibrated": sum(u.from_ == "calibration" for u in declared.values())}
+
+
+def test_parameter_counts_in_the_docs_match_the_registry():
+    """Each parameter count in README.md, docs/ODD.md, docs/EXPLORE.md and docs/SCENARIOS.md
+    says what it counts, and the number is the code's."""
+
+    root = SCENARIOS.parent
+    text = {f: " ".join((root / f).read_text(encoding="utf-8").split())
+            for f in ("README.md", "docs/ODD.md", "docs/EXPLORE.md", "docs/SCENARIOS.md")}
+    b, h = _counts("baseline"), _counts("history_2014_2024")
+    cal = _counts("baseline_calibrated")
+    assert b["factors"] == b["in use"] == b["registered"] - b["switches"] - b["unread"]
+    assert (f"`sim params baseline` lists {b['registered']} registered parameters: "
+            f"{b['switches']} on/off switches, {b['unread']} numbers its policies do not read, "
+            f"and {b['in use']} numbers in use, which `sim sensitivity` varies; of these, "
+            f"{b['declared']} continuous ones have declared distributions ({b['calibrated']} of "
+            f"them calibrated) and {b['whole']} whole numbers") in text["README.md"]
+    assert b["declared"] + b["whole"] == b["in use"]
+    odd = text["docs/ODD.md"]
+    assert (f"({b['declared']} of the baseline's {b['registered']} registered parameters and "
+            f"{h['declared']} of the history's {h['registered']};") in odd
+    assert f"draws the other {cal['declared']}." in odd
+    assert f"a Morris screen of {b['factors']} factors: every number the baseline uses" in (
+        text["docs/EXPLORE.md"])
+    assert f"{b['declared']} uncertain parameters" in text["docs/SCENARIOS.md"]

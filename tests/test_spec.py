@@ -329,3 +329,38 @@ def test_a_user_file_extends_a_shipped_scenario_by_name(write_scenario):
                                "mine.toml")
         spec = load_scenario(child)
         assert spec.scenario.name == "mine" and len(spec.states) >= 6
+
+
+@pytest.mark.parametrize(("text", "path", "line", "first", "first_line"), [
+    ('[scenario]\nname = "d"\n\n[run]\nruns = 1\nruns = 2\n', "run.runs", 6, "run.runs", 5),
+    ('[scenario]\nname = "d"\n[run]\nruns = 1\nruns = 2', "run.runs", 5, "run.runs", 4),
+    ('[events.x]\ntype = "tariff"\n\n[events.x]\n', "events.x", 4, "events.x", 1),
+    ('[[events]]\nid = "a"\n[[events]]\nid = "b"\nid = "c"\n', "events[1].id", 5,
+     "events[1].id", 4),
+    ('[initial.trade]\n"CHN->RUS" = 1\n"CHN->RUS" = 2\n', 'initial.trade."CHN->RUS"', 3,
+     'initial.trade."CHN->RUS"', 2),
+    ("[mechanisms]\nanchor.rate = 1\n[mechanisms.anchor]\n", "mechanisms.anchor", 3,
+     "mechanisms.anchor", 2),
+    ("a = {b = 1}\na.c = 2", "a.c", 2, "a", 1),
+])
+def test_duplicate_key_names_file_key_path_and_lines(write_scenario, capsys, text, path, line,
+                                                      first, first_line):
+    """A key or table given twice: one exit-2 line with the file, the duplicated key path, its
+    line and the line that first defined it (tomllib names neither the key nor, at the end of
+    a file, the line)."""
+    scen = write_scenario(text, "dup.toml")
+    assert main(["validate", str(scen)]) == 2
+    err = capsys.readouterr().err
+    shown = text.splitlines()[line - 1]
+    assert err.startswith(f"error: {scen} at {path}: got line {line}: {shown};")
+    assert f"({first} is already defined on line {first_line})" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_duplicate_key_in_a_parent_names_the_parent(write_scenario, tmp_path, capsys):
+    write_scenario('[scenario]\nname = "p"\nname = "q"\n', "parent.toml")
+    child = write_scenario('[scenario]\nextends = "parent.toml"\n', "child.toml")
+    assert main(["run", str(child), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "parent.toml at scenario.name: got line 3: " in err
+    assert not (tmp_path / "o").exists()

@@ -31,7 +31,7 @@ from sim.explore import common
 from sim.explore.runner import numeric_outcomes, outcome_values
 from sim.params import get, registry, with_values
 from sim.spec import Event, ScenarioSpec
-from sim.uncertainty import Design, declared, make_design
+from sim.uncertainty import Design, counted, declared, make_design
 from sim.world import World, policy_labels
 
 SCALES = (0.5, 1.5)
@@ -158,8 +158,9 @@ class Attribution:
     def markdown(self, k: int = 8) -> str:
         """The ``k`` largest changes per outcome and date (``summary.md``)."""
         lines = [f"# Attribution: {self.scenario}", "",
-                 f"{self.draws} parameter draws x {self.reps} runs per variant, paired with the "
-                 f"full scenario by random streams and parameter draws; {self.runs} runs in "
+                 f"{counted(self.draws, 'parameter draw')} × {counted(self.reps, 'run')} per "
+                 "variant, paired with the full scenario by random streams and parameter draws; "
+                 f"{self.runs} runs in "
                  f"{self.seconds:.1f} s. Change = variant - full scenario.", ""]
         for o in self.outcomes:
             for d in self.dates:

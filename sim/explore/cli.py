@@ -13,6 +13,10 @@ from typing import Any
 from sim.ensemble import BATCHED_ENGINES
 from sim.output import check_target, claim
 
+QUICK = {"morris": 10, "sobol": 32, "top": 8}
+"""``sim sensitivity --quick``: Morris trajectories; Sobol base samples and factors (one
+replicate each; under 10 s for the baseline on two cores)."""
+
 
 def _outcomes(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--outcome", dest="outcomes", action="append", default=None,
@@ -44,16 +48,24 @@ def add_parsers(sub: Any, positive: Callable[[str], int], seed: Callable[[str], 
     s.add_argument("scenario", type=Path, help="scenario file or shipped scenario name")
     s.add_argument("--vs", type=Path, default=None, metavar="OTHER",
                    help="analyse the paired effect OTHER - SCENARIO (same draws and streams)")
-    s.add_argument("--method", choices=("morris", "sobol"), default="sobol")
+    s.add_argument("--method", choices=("morris", "sobol"), default="sobol",
+                   help="morris = elementary effects, a cheap screen of every factor; sobol = "
+                        "variance shares (S1, ST) of the --top factors of a Morris screen "
+                        "(default sobol)")
     _outcomes(s, "outcome to analyse")
     s.add_argument("--n", type=positive, default=None, help="Morris trajectories (default "
-                   "20) or Sobol base samples, a power of 2 (default 256)")
+                   "20) or Sobol base samples, a power of 2 of at least 16 (default 256)")
     s.add_argument("--reps", type=positive, default=None, help="noise replicates per design "
                    "point (default: 2 for Morris, 4 for Sobol)")
+    s.add_argument("--quick", action="store_true",
+                   help=f"a first look in seconds: Morris {QUICK['morris']} trajectories, or "
+                        f"Sobol n = {QUICK['sobol']} over the --top {QUICK['top']} of the "
+                        "screen, one replicate per point (no noise estimate); rough indices. "
+                        "--n, --reps and --top given explicitly win")
     s.add_argument("--params", default=None, metavar="NAME,...",
                    help="the parameters to vary (default: Morris all; Sobol the --top of a "
                         "Morris screen)")
-    s.add_argument("--top", type=positive, default=12,
+    s.add_argument("--top", type=positive, default=None,
                    help="Sobol: factors taken from the screen (default 12)")
     s.add_argument("--declared-only", action="store_true",
                    help="vary only parameters [uncertainties] declares (default: every "
@@ -104,12 +116,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     common = {"outcomes": args.outcomes, "dates": args.dates, "vs": args.vs, "seed": args.seed,
               "which": "declared" if args.declared_only else "all", "params": params,
               "workers": args.workers, "progress": not args.quiet, "engine": args.engine}
+    quick = args.quick
     with claim(out, args.force):
         if args.method == "morris":
-            res = morris(args.scenario, r=args.n or 20, reps=args.reps or 2, **common)
+            res = morris(args.scenario, r=args.n or (QUICK["morris"] if quick else 20),
+                         reps=args.reps or (1 if quick else 2), **common)
         else:
-            res = sobol(args.scenario, n=args.n or 256, reps=args.reps or 4, top=args.top,
-                        **common)
+            res = sobol(args.scenario, n=args.n or (QUICK["sobol"] if quick else 256),
+                        reps=args.reps or (1 if quick else 4),
+                        top=args.top or (QUICK["top"] if quick else 12), **common)
         res.write(out, force=args.force, figures=not args.no_figures)
     print(f"wrote {out}/ ({res.method}, {res.runs} runs in {res.seconds:.1f} s)")
     for o in res.outcomes:

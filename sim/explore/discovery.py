@@ -62,7 +62,7 @@ from sim.explore.attribution import SCALES, enabled_events, with_events
 from sim.explore.runner import numeric_outcomes, outcome_values
 from sim.output import UserError
 from sim.spec import ScenarioSpec
-from sim.uncertainty import Design, declared, make_design
+from sim.uncertainty import Design, counted, declared, make_design
 from sim.world import World
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {">=": operator.ge, "<=": operator.le,
@@ -215,8 +215,9 @@ class Discovery:
         st = self.trajectory.iloc[self.chosen]
         lines = [f"# Scenario discovery: {self.scenario}", "",
                  f"Condition: `{self.condition}`", "",
-                 f"{len(self.y)} runs ({self.design.draws} parameter draws x "
-                 f"{self.design.runs_per_draw}); the condition holds in {self.y.sum()} "
+                 f"{counted(len(self.y), 'run')} ({counted(self.design.draws, 'parameter draw')}"
+                 f" × {counted(self.design.runs_per_draw, 'run')} each); the condition holds in "
+                 f"{self.y.sum()} "
                  f"({self.share:.1%}).", "", *self._events_text(),
                  f"## PRIM: box {self.chosen} of {len(self.trajectory)}", "",
                  f"coverage {st.coverage:.2f}, density {st.density:.2f} (base rate "
