@@ -54,6 +54,7 @@ DEFAULT_SEED = 1
 NO_REFERENCE = "(none: the scenario as shipped)"
 TABLE_ROWS = 40  # rows shown of a table; its CSV has them all
 CARD = {"flex": "1 1 620px", "min-width": "0", "max-width": "100%"}
+WIDE = {**CARD, "flex": "1 1 100%"}  # a card of two figures side by side: a row of its own
 CSS = """
 .sim-wrap { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .sim-table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
@@ -331,7 +332,7 @@ def Views(shown: Shown) -> None:
             FigureCard(name, shown, stem)
         FigureCard("differences", shown, stem, shown.tables["differences"],
                    readable(shown.tables["differences"]))
-        with solara.Card(f"Triangle and heatmap at {current}", style=CARD,
+        with solara.Card(f"Triangle and heatmap at {current}", style=WIDE,
                          classes=["sim-card-at-date"]):
             solara.SliderInt(f"Date: {current}", value=months.index(current), min=0,
                              max=len(months) - 1, thumb_label=False,
