@@ -43,11 +43,14 @@ class State:
     par: Params  # the runs' parameters: scalars or (R,) arrays, constant over time
     plan: Plan  # event and decision magnitudes implied by par
     x0: np.ndarray  # starting relations, (N, N) or (R, N, N) if anchor.d_half varies by run
+    offset: np.ndarray | None = None  # anchor offset c (R, N, N), latent units (anchor_offset)
 
     @classmethod
     def initial(cls, world: World, runs: int, par: Params | None = None) -> State:
         """``runs`` runs at the start. ``par``: their parameters (default: the scenario's);
-        ``anchor.d_half`` sets the starting relations of pairs not given in ``[relations]``."""
+        ``anchor.d_half`` sets the starting relations of pairs not given in ``[relations]``.
+        With ``[scenario] anchor_offset = "steady_start"`` the runs' anchor offsets
+        (:func:`anchor_offset`) are computed here, at this start state, before any event."""
         par = Params.from_spec(world.spec) if par is None else par
         n, p = world.n, len(world.decisions)
         x0 = initial_x(world, par)
@@ -57,12 +60,17 @@ class State:
 
         zeros = np.zeros((runs, n, n))
         x = tile(x0)
-        return cls(x=x, z=latent(x), imports=tile(world.imports0), base=tile(world.imports0),
-                   tau=zeros.copy(), ties=tile(world.ties0), exposure=tile(world.exposure0),
-                   support=zeros.copy(), concession=zeros.copy(),
-                   count=np.zeros((runs, p), dtype=np.int64),
-                   last=np.full((runs, p), NEVER, dtype=np.int64),
-                   par=par, plan=Plan.build(world, par), x0=x0)
+        state = cls(x=x, z=latent(x), imports=tile(world.imports0), base=tile(world.imports0),
+                    tau=zeros.copy(), ties=tile(world.ties0), exposure=tile(world.exposure0),
+                    support=zeros.copy(), concession=zeros.copy(),
+                    count=np.zeros((runs, p), dtype=np.int64),
+                    last=np.full((runs, p), NEVER, dtype=np.int64),
+                    par=par, plan=Plan.build(world, par), x0=x0)
+        if world.spec.scenario.anchor_offset == "steady_start":
+            fixed = par.cached("anchor_fixed", lambda: anchor_fixed(world, par), owner=world)
+            target = anchor(state.x, state.imports, state.ties, world, par, fixed)
+            state.offset = anchor_offset(state.z, target, state.x, par)
+        return state
 
 
 def initial_x(world: World, par: Params) -> np.ndarray:
@@ -281,6 +289,50 @@ def anchor(x: np.ndarray, imports: np.ndarray, ties: np.ndarray, world: World,
     return zero_diagonal(np.array(z, dtype=float))
 
 
+def anchor_offset(z0: np.ndarray, target: np.ndarray, x0: np.ndarray,
+                  mech: Params | Any) -> np.ndarray:
+    """The anchor offset of ``[scenario] anchor_offset = "steady_start"``, per run and dyad:
+    ``c_ij = z0_ij - z*_ij(x0) - (α/β) B_ij(x0)`` (latent units, ``(R, N, N)``, zero diagonal).
+
+    Base-year (steady-state) calibration, as CGE models calibrate their shift parameters to
+    reproduce the benchmark data set as an equilibrium (Shoven & Whalley 1992, *Applying General
+    Equilibrium*, ch. 5) and DSGE models set constants so that the steady state matches the
+    observed ratios: the anchor gets a constant dyad term ``c`` so that the start is a fixed
+    point of the deterministic part of :func:`relation_step`. With the anchor ``z* + c``, at
+    ``z = z0``, ``x = x0``: ``β (z* + c - z0) + α B = 0``, so without events, decisions and
+    noise the relations stay at ``z0`` as long as the anchor's inputs stay at their start
+    values (trade at its base, no tariffs; the initial ties stock ``K`` still fades with
+    ``events.ties_half_life`` and moves ``z*`` by ``w_K ΔK``). ``c`` is the dyad's residual
+    of the anchor equation at the start, kept constant: what the inputs do not explain about
+    the start is taken as lasting. Events, decisions and noise then move ``z`` away from the
+    start and the anchor pulls it back toward ``z0`` (not toward ``z*(x0)``).
+
+    ``z0``, ``x0 = tanh(z0)``: the start, ``(R, N, N)``; ``target``: :func:`anchor` at the
+    start ``z*(x0)`` (without offset), ``(R, N, N)``; ``mech``: α (``balance.rate``, per
+    month), β (``anchor.rate``, per month) and the switches, scalars or ``(R,)``. A run with the
+    balance term off gets ``c = z0 - z*``; a run with the anchor off or ``β = 0`` gets
+    ``c = 0`` (no anchor to offset: its start is not a fixed point).
+    """
+    b, a = mech.balance, mech.anchor
+    pull = np.zeros_like(z0)
+    if any_on(b.enabled):
+        pull = gate(b.enabled, balance_drift(x0, b.rate))
+    on = np.logical_and(a.enabled, np.asarray(a.rate) > 0)  # bool, or (R,)
+    beta = per_run(np.where(on, a.rate, 1.0), z0.ndim)  # 1.0 where c is 0 anyway
+    return zero_diagonal(np.array(gate(on, z0 - target - pull / beta), dtype=float))
+
+
+def anchor_base(world: World, state: State) -> np.ndarray:
+    """The part of the anchor fixed over a run: :func:`anchor_fixed` plus the runs' offset
+    ``c`` (:func:`anchor_offset`) if they have one; ``(N, N)`` or ``(R, N, N)``. Both engines
+    start every month's anchor from this array (the same floats)."""
+    par = state.par
+    fixed = par.cached("anchor_fixed", lambda: anchor_fixed(world, par), owner=world)
+    if state.offset is None:
+        return fixed
+    return par.cached("anchor_base", lambda: fixed + state.offset, owner=state.offset)
+
+
 def relation_step(z: np.ndarray, x: np.ndarray, target: np.ndarray, noise: np.ndarray,
                   mech: Params | Any) -> np.ndarray:
     """One month on the latent scale: ``z ← z + β (z* - z) + α B + σ ξ`` with
@@ -405,8 +457,7 @@ def evolve(state: State, world: World, noise: np.ndarray) -> None:
     """Relations and trade move one month (in place); ``noise`` is ``(R, N, N)`` standard normal.
     Parameters: ``state.par`` (shared or per run)."""
     par = state.par
-    fixed = par.cached("anchor_fixed", lambda: anchor_fixed(world, par), owner=world)
-    target = anchor(state.x, state.imports, state.ties, world, par, fixed)
+    target = anchor(state.x, state.imports, state.ties, world, par, anchor_base(world, state))
     x_old = state.x
     state.z = relation_step(state.z, x_old, target, noise, par)
     state.x = np.tanh(state.z)

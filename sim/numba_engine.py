@@ -40,7 +40,7 @@ from sim.kernels import (
     NEVER,
     State,
     adjustment_rates,
-    anchor_fixed,
+    anchor_base,
     power,
     symmetric,
     ties_decay,
@@ -144,8 +144,7 @@ class Batch:
             "ties_decay": par.cached("ties_decay", lambda: ties_decay(par.events.ties_half_life)),
             "dep_scale": a.dependence_scale, "events_on": par.events.enabled}
         self.par = np.stack([_runs(values[k], runs) for k in PAR])
-        self.fixed = _lanes(par.cached("anchor_fixed", lambda: anchor_fixed(world, par),
-                                       owner=world), runs)
+        self.fixed = _lanes(anchor_base(world, state), runs)  # offset included, if any
         self.x0_mean = _lanes(symmetric(state.x0), runs)
         rel = power(world.capability / world.capability.max(), par.threat.power_exponent)
         self.relcap = np.array(np.broadcast_to(rel, (runs, n)).T, order="C")

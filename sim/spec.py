@@ -178,6 +178,16 @@ class Meta(Strict):
         "'calibrated', the calibrated UN-distance observation model inverted at the states' "
         "ideal-point distance, [relations] keeping only the gap between the two directions "
         "(sim.world.observed_start)")
+    anchor_offset: Literal["none", "steady_start"] = Field(
+        "none", description="'none': the anchor is z* as the mechanisms give it. "
+        "'steady_start': base-year (steady-state) calibration of the anchor, as in CGE "
+        "(Shoven & Whalley 1992, Applying General Equilibrium, ch. 5) and DSGE models: each "
+        "run adds a constant per-dyad offset c_ij to z*, computed once at the start (before "
+        "the first month's events) so that the start state is a fixed point of the "
+        "deterministic relation dynamics, c = z0 - z*(x0) - (alpha/beta) B(x0) "
+        "(sim.kernels.anchor_offset); relations then move only by events, decisions, noise and "
+        "the fading of the initial ties, and relax back to their start. Needs the anchor on "
+        "with beta > 0 (runs given another value get c = 0)")
 
 
 class StateSpec(Strict):

@@ -124,8 +124,11 @@ def test_every_registered_parameter_reaches_the_engine(baseline_child):
     price concessions offered from month 0, so that every parameter has something to act on
     (cloglog hazards: thresholds put p near 1 - e^-20 in month 0, below 1 in floats). The
     duration shape of those two rules is inert here: they fire with one month at risk
-    (log d = 0); tests/test_model_v2.py checks the duration term itself."""
+    (log d = 0); tests/test_model_v2.py checks the duration term itself. The child keeps the
+    anchor as the mechanisms give it (``anchor_offset = "none"``): the baseline's steady-start
+    offset absorbs the weights of inputs constant over a run (tests/test_anchor_offset.py)."""
     _, child = baseline_child("""
+        anchor_offset = "none"
         [[events]]
         type = "sanctions"
         date = "2024-06"
