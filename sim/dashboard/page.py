@@ -40,6 +40,9 @@ SHOWN = ("relations", "trade", "differences", "decisions", "landscape")
 FIRST = ("relations",)
 """Figures drawn with the answer and its tables (the paired differences among them); the others
 follow, each in a task of its own."""
+DEFER = 0.2
+"""Seconds the other figures wait before drawing, so that the first ones (:data:`FIRST`) are
+sent to the browser without competing for the interpreter."""
 AT_DATE = ("triangle", "heatmap")
 """Figures drawn at the date of the slider."""
 TABLES = ("differences", "decisions", "outcomes")
@@ -183,7 +186,13 @@ def DrawnLater(shown: Shown, name: str, stem: str, request: str, date: str | Non
     """Figure ``name`` of ``shown``'s answer (at ``date``), drawn in a background task; the
     previous figure stays, dimmed, until the new one is drawn."""
 
+    answered = solara.use_ref(None)  # the request this figure was last drawn for
+    new_answer = answered.current != shown.key
+    answered.current = shown.key
+
     def make() -> tuple[str, str | None, bytes | None]:
+        if new_answer:  # not for a new date: let the answer's first figures reach the browser
+            time.sleep(DEFER)
         return request, date, draw(shown.answer, name, date, wanted=lambda: task.is_current())
 
     task = solara.lab.use_task(make, dependencies=[shown.key, name, date])
