@@ -253,13 +253,23 @@ def digits_for(scale: str) -> int:
     return 1 if scale == "trade" else 3
 
 
+def percent(share: float) -> str:
+    """A share as a whole percentage that never rounds to a bound it has not reached:
+    ``0.998`` → ``>99%``, ``0.002`` → ``<1%``, ``1.0`` → ``100%``, ``0.0`` → ``0%``."""
+    if 0.99 < share < 1:
+        return ">99%"
+    if 0 < share < 0.01:
+        return "<1%"
+    return f"{share:.0%}"
+
+
 def sign_text(sign_share: float, zero_share: float) -> str:
     """The sign share in words: ``98%``, ``16% (84% zero)`` when at least 5% of the draws have
     an effect of exactly 0, ``—`` when undefined (one draw)."""
     if np.isnan(sign_share):
         return "—"
-    zero = f" ({zero_share:.0%} zero)" if zero_share >= 0.05 and sign_share < 1 else ""
-    return f"{sign_share:.0%}{zero}"
+    zero = f" ({percent(zero_share)} zero)" if zero_share >= 0.05 and sign_share < 1 else ""
+    return f"{percent(sign_share)}{zero}"
 
 
 def effect_cells(row: Any) -> dict[str, str]:

@@ -488,7 +488,7 @@ def test_cli_fixed_params_runs_noise_only_and_says_so(scen, tmp_path, capsys):
     assert main(["compare", str(scen["baseline"]), str(scen["hostile"]), "--fixed-params",
                  "--runs", "5", "--seed", "3", "--quiet", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "parameters fixed (one draw)" in printed and "x 5 runs" in printed
+    assert "parameters fixed (one draw)" in printed and "× 5 runs each" in printed
     assert not (out / "draws.csv").exists()
     eff = pd.read_csv(out / "effects.csv")
     assert (eff["draws"] == 1).all() and eff["param_lo"].isna().all()
@@ -519,3 +519,14 @@ def test_cli_bad_input_exit_2_and_nothing_written(scen, tmp_path, capsys):
         main(["compare", str(scen["baseline"]), str(scen["same"]), "--runs", "0"])
     assert exc.value.code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "typo.toml"]
+
+
+def test_sign_share_never_rounds_to_a_bound_it_has_not_reached():
+    """A share of 0.998 is not shown as 100%, nor 0.002 as 0%: "0% (100% zero)" would read as
+    every draw being zero when two in a thousand are not."""
+    from sim.effects import sign_text
+
+    assert sign_text(0.002, 0.998) == "<1% (>99% zero)"
+    assert sign_text(1.0, 0.0) == "100%"
+    assert sign_text(0.995, 0.0) == ">99%"
+    assert sign_text(0.16, 0.84) == "16% (84% zero)"
