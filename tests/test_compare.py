@@ -413,8 +413,8 @@ def test_scenario_doc_effects_carry_their_intervals_and_sign_shares():
     blocks = dict(re.findall(r"<!-- BEGIN generated: ([\w-]+) -->\n(.*?)<!-- END generated: "
                              r"\1 -->", text, flags=re.DOTALL))
     assert len(blocks) >= 20 and all(body.strip() for body in blocks.values())
-    effect = re.compile(r"^[+−]\d+\.\d+ ±\d+\.\d+ \[[+−]\d+\.\d+, [+−]\d+\.\d+\] \d+%"
-                        r"( \(\d+% zero\))?$")
+    effect = re.compile(r"^[+−]\d+\.\d+ ±\d+\.\d+ \[[+−]\d+\.\d+, [+−]\d+\.\d+\] [<>]?\d+%"
+                        r"( \([<>]?\d+% zero\))?$")
     checked = 0
     for name, body in blocks.items():
         if not (name.startswith("scenario-") or name == "glance"):
