@@ -265,9 +265,12 @@ def percent(share: float) -> str:
 
 def sign_text(sign_share: float, zero_share: float) -> str:
     """The sign share in words: ``98%``, ``16% (84% zero)`` when at least 5% of the draws have
-    an effect of exactly 0, ``—`` when undefined (one draw)."""
+    an effect of exactly 0, ``no change`` when every draw's effect is exactly 0, ``—`` when
+    undefined (one draw)."""
     if np.isnan(sign_share):
         return "—"
+    if zero_share >= 1:
+        return "no change"
     zero = f" ({percent(zero_share)} zero)" if zero_share >= 0.05 and sign_share < 1 else ""
     return f"{percent(sign_share)}{zero}"
 

@@ -413,8 +413,8 @@ def test_scenario_doc_effects_carry_their_intervals_and_sign_shares():
     blocks = dict(re.findall(r"<!-- BEGIN generated: ([\w-]+) -->\n(.*?)<!-- END generated: "
                              r"\1 -->", text, flags=re.DOTALL))
     assert len(blocks) >= 20 and all(body.strip() for body in blocks.values())
-    effect = re.compile(r"^[+−]\d+\.\d+ ±\d+\.\d+ \[[+−]\d+\.\d+, [+−]\d+\.\d+\] [<>]?\d+%"
-                        r"( \([<>]?\d+% zero\))?$")
+    effect = re.compile(r"^[+−]\d+\.\d+ ±\d+\.\d+ \[[+−]\d+\.\d+, [+−]\d+\.\d+\] "
+                        r"([<>]?\d+%( \([<>]?\d+% zero\))?|no change)$")
     checked = 0
     for name, body in blocks.items():
         if not (name.startswith("scenario-") or name == "glance"):
@@ -530,3 +530,4 @@ def test_sign_share_never_rounds_to_a_bound_it_has_not_reached():
     assert sign_text(1.0, 0.0) == "100%"
     assert sign_text(0.995, 0.0) == ">99%"
     assert sign_text(0.16, 0.84) == "16% (84% zero)"
+    assert sign_text(1.0, 1.0) == "no change"  # not "100%" of a sign it does not have
