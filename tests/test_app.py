@@ -63,7 +63,8 @@ def _widgets(rc):
 
 
 def _flat(widget) -> str:
-    return "".join(c if isinstance(c, str) else _flat(c) for c in widget.children)
+    """The text of ``widget`` and its descendants (images and other leaves give none)."""
+    return "".join(c if isinstance(c, str) else _flat(c) for c in getattr(widget, "children", []))
 
 
 def _text(rc) -> str:
@@ -254,7 +255,9 @@ def test_sensitivity_ranks_parameters_on_request():
     assert ranking() == ""
     _click(rc, "Sensitivity")
     shown = _until(ranking, "the sensitivity ranking")
-    assert "relation_USA-CHN" in shown and "mu_star" in shown
+    assert "μ* (mean |effect|)" in shown and ("clear" in shown or "uncertain" in shown)
+    texts = [_flat(w) for w in _widgets(rc) if isinstance(w, v.Html)]
+    assert any("Ranking for USA–CHN relation" in t for t in texts)
 
 
 def test_log_lists_decisions_and_events_as_they_happen():

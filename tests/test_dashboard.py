@@ -307,3 +307,22 @@ def test_engine_auto_prefers_numba_when_installed():
 
     want = "numba" if importlib.util.find_spec("numba") else "batched"
     assert resolve_engine("auto") == want and resolve_engine("batched") == "batched"
+
+
+def test_every_number_control_starts_on_its_own_slider_grid():
+    """A slider snaps the value it is given to low + k·step: a shipped value off that grid (a
+    threshold of 0.013 on steps of 0.01) would become a change nobody made as soon as the
+    control is shown. Every number control of every shipped scenario starts on its grid, and
+    a value a slider reports within half a step of the default is no change."""
+    from sim.dashboard.page import changed
+
+    checked = 0
+    for path in scenario_files().values():
+        for c in controls(load_scenario(path)):
+            if c.kind != "number" or c.default is None:
+                continue
+            assert abs(c.snap(c.default) - c.default) < 1e-9, (path.stem, c.key, c.step)
+            assert changed({}, c, c.default + 0.4 * c.step) == {}
+            assert changed({}, c, c.default + c.step) == {c.key: c.default + c.step}
+            checked += 1
+    assert checked > 50

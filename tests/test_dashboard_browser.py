@@ -424,6 +424,8 @@ def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
     from matplotlib.image import imread
     from playwright.sync_api import expect
 
+    from sim.effects import digits_for
+
     s = session(LAPTOP)
     s.drawn()
     for key, group in (("policy:USA:tariff.on", "Policies"),
@@ -457,9 +459,11 @@ def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
     table = pd.read_csv(csv)
     rows = card.locator("table.sim-table-differences tbody tr")
     assert rows.count() == len(table)
-    for i, (label, median) in enumerate(zip(table["label"], table["median"], strict=True)):
+    for i, (label, median, scale) in enumerate(zip(table["label"], table["median"],
+                                                   table["scale"], strict=True)):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        assert cells[0].startswith(label) and cells[1] == f"{median:.3g}", (cells, label, median)
+        shown = f"{median:+.{digits_for(scale)}f}"
+        assert cells[0].startswith(label) and cells[1] == shown, (cells, label, median)
     s.check_clean()
 
 

@@ -54,6 +54,28 @@ class Control:
     group: Group = "events"
     help: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind == "number" and self.step:  # a slider must not move a value by itself
+            object.__setattr__(self, "step", grid_step(self.default, self.low, self.step))
+
+    def snap(self, value: float) -> float:
+        """``value`` on this number's grid ``low + k·step`` (where a slider can stop)."""
+        return round(self.low + round((value - self.low) / self.step) * self.step, 12)
+
+
+def grid_step(value: float | None, low: float, step: float, tries: int = 6) -> float:
+    """``step``, divided by 10 until ``value`` lies on the grid ``low + k·step``: a slider
+    snaps the value it is given to its grid, and a shipped value off the grid (a threshold of
+    0.013 on steps of 0.01) would otherwise become a change nobody made."""
+    if value is None:
+        return step
+    for _ in range(tries):
+        k = (value - low) / step
+        if abs(k - round(k)) < 1e-6:
+            return step
+        step /= 10
+    return step
+
 
 def horizon_months(spec: ScenarioSpec) -> tuple[str, ...]:
     """``YYYY-MM`` of every month at which a scheduled event can fall (step 0 to months − 1)."""

@@ -32,6 +32,7 @@ from sim.dashboard.figures import render
 from sim.dashboard.onerun import OneRun
 from sim.dashboard.scenarios import scenario_files
 from sim.dashboard.whatif import WhatIf, to_toml
+from sim.effects import digits_for
 from sim.spec import load_scenario
 
 NAME = "sim: great-power alignment"
@@ -108,10 +109,12 @@ def key(whatif: WhatIf, runs: int, seed: int) -> tuple:
 
 
 def changed(changes: Mapping[str, Any], control: Control, value: Any) -> dict[str, Any]:
-    """``changes`` with ``control`` set to ``value``; a value equal to the default drops the
-    key, so the what-if holds only real changes."""
+    """``changes`` with ``control`` set to ``value``; a value equal to the default (for a
+    number: within half a step of it) drops the key, so the what-if holds only real changes."""
     new = dict(changes)
-    if value == control.default:
+    near = (control.kind == "number" and value is not None and control.default is not None
+            and abs(value - control.default) < control.step / 2)
+    if value == control.default or near:
         new.pop(control.key, None)
     else:
         new[control.key] = value
@@ -123,19 +126,24 @@ UNITS = {"relation": "−1 … +1", "trade": "USD bn a year", "share": "share of
 
 
 def readable(differences: pd.DataFrame) -> pd.DataFrame:
-    """The differences table as the page shows it: per outcome the median paired effect, its
-    90% interval across parameter draws and the share of draws with the mean's sign, or "no
-    change" when every run's difference is exactly 0 (the CSV keeps every column)."""
+    """The differences table as the page shows it: per outcome the median paired effect and
+    its 90% interval across parameter draws, signed, at the precision the reports use
+    (:func:`sim.effects.digits_for`), and the share of draws with the mean's sign, or "no
+    change" when every run's difference is exactly 0 (the CSV keeps every column at full
+    precision)."""
+    digits = [digits_for(scale) for scale in differences["scale"]]
     return pd.DataFrame({
         "outcome": [f"{label} at {date} ({UNITS.get(scale, scale)})" for label, scale, date in
                     zip(differences["label"], differences["scale"], differences["date"],
                         strict=True)],
-        "median effect": differences["median"],
-        "90% parameter interval": [f"{lo:+.3g} to {hi:+.3g}" for lo, hi in
-                                   zip(differences["param_lo"], differences["param_hi"],
+        "median effect": [f"{m:+.{k}f}" for m, k in
+                          zip(differences["median"], digits, strict=True)],
+        "90% of parameter draws": [f"{lo:+.{k}f} to {hi:+.{k}f}" for lo, hi, k in
+                                   zip(differences["param_lo"], differences["param_hi"], digits,
                                        strict=True)],
-        "sign share": ["no change (every run 0)" if zero >= 1 else same for zero, same in
-                       zip(differences["zero_share"], differences["same_sign"], strict=True)]})
+        "draws with that sign": ["no change (every run 0)" if zero >= 1 else same for zero, same
+                                 in zip(differences["zero_share"], differences["same_sign"],
+                                        strict=True)]})
 
 
 def css_class(control_key: str) -> str:
@@ -234,6 +242,15 @@ def FigureCard(name: str, shown: Shown, stem: str, table: pd.DataFrame | None = 
 
 
 @solara.component
+def Slider(label: str, value: float, control: Control, on_value: Callable[[Any], None]) -> None:
+    """A number's slider, its label and value on a line above it (a long label beside the
+    slider would squeeze it to nothing on a laptop screen)."""
+    solara.Text(f"{label}: {value:g}", classes=["body-2"])
+    solara.SliderFloat("", value=float(value), min=control.low, max=control.high,
+                       step=control.step, on_value=on_value, thumb_label=True)
+
+
+@solara.component
 def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None],
                  show_help: bool = True) -> None:
     """The input of one control: a switch, a month picker or a slider (whose label shows its
@@ -245,15 +262,15 @@ def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None],
             solara.Switch(label=c.label, value=bool(value), on_value=on_value)
         elif c.kind == "month":
             solara.Select(c.label, values=list(c.choices), value=value, on_value=on_value)
-        elif value is None:
-            solara.Switch(label=f"{c.label}: free", value=False,
-                          on_value=lambda on: on_value((c.low + c.high) / 2 if on else None))
+        elif c.default is None:  # a parameter drawn from its range unless fixed here
+            name = c.label.removesuffix(": fixed at")
+            solara.Switch(label=f"fix {name} (off: drawn from its range)", value=value is not None,
+                          on_value=lambda on: on_value(c.snap((c.low + c.high) / 2) if on
+                                                       else None))
+            if value is not None:
+                Slider(f"{name} fixed at", value, c, on_value)
         else:
-            if c.default is None:
-                solara.Switch(label=f"{c.label}: fixed", value=True,
-                              on_value=lambda on: on_value(value if on else None))
-            solara.SliderFloat(f"{c.label}: {value:g}", value=float(value), min=c.low,
-                               max=c.high, step=c.step, on_value=on_value, thumb_label=True)
+            Slider(c.label, value, c, on_value)
     if c.help and show_help:
         solara.v.Html(tag="div", class_="caption grey--text mb-2", children=[c.help])
 
@@ -286,25 +303,41 @@ def WhatIfControls(items: list[Control], changes: solara.Reactive[dict]) -> None
                 previous = subject
 
 
+def ranking_shown(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The Morris ranking as the page shows it: μ* (the mean absolute elementary effect, in
+    the outcome's unit), its 95% interval half-width and σ (how much the effect varies with the
+    other parameters: interactions, non-linearity), and whether the rank is uncertain (the
+    interval as wide as μ* itself)."""
+    return pd.DataFrame({
+        "parameter": ranking["parameter"],
+        "μ* (mean |effect|)": ranking["mu_star"].map(shown_value),
+        "± 95%": ranking["conf"].map(shown_value),
+        "σ (interactions)": ranking["sigma"].map(shown_value),
+        "rank": ["uncertain" if c >= m else "clear" for m, c in
+                 zip(ranking["mu_star"], ranking["conf"], strict=True)]})
+
+
 @solara.component
-def Sensitivity(whatif: WhatIf, outcomes: list[str]) -> None:
-    """The sensitivity ranking of one outcome of the current what-if, computed on request."""
-    outcome = solara.use_reactive(outcomes[0] if outcomes else "")
-    chosen = outcome.value if outcome.value in outcomes or not outcomes else outcomes[0]
+def Sensitivity(whatif: WhatIf, outcomes: dict[str, str]) -> None:
+    """The sensitivity ranking of one outcome of the what-if shown, computed on request
+    (``outcomes``: label → registered outcome name)."""
+    labels = list(outcomes)
+    outcome = solara.use_reactive(labels[0] if labels else "")
+    chosen = outcome.value if outcome.value in labels or not labels else labels[0]
     asked = solara.use_reactive(None)
 
     def run() -> tuple[Any, str, pd.DataFrame]:
-        return asked.value, chosen, sensitivity(whatif, chosen)
+        return asked.value, chosen, sensitivity(whatif, outcomes[chosen])
 
     task = solara.lab.use_task(run, dependencies=None)
     with solara.Card("Sensitivity", style=CARD, classes=["sim-card-sensitivity"]):
-        solara.Select("Outcome", values=outcomes, value=chosen, on_value=outcome.set, dense=True)
+        solara.Select("Outcome", values=labels, value=chosen, on_value=outcome.set, dense=True)
 
         def ask() -> None:
             asked.set(key(whatif, 0, 0))
             task()
 
-        solara.Button("Sensitivity", on_click=ask, disabled=task.pending or not outcomes,
+        solara.Button("Sensitivity", on_click=ask, disabled=task.pending or not labels,
                       color="primary", outlined=True)
         solara.ProgressLinear(task.pending)
         if task.error:
@@ -313,18 +346,25 @@ def Sensitivity(whatif: WhatIf, outcomes: list[str]) -> None:
             for_key, for_outcome, ranking = task.value
             if for_key != key(whatif, 0, 0):
                 solara.Text("(for an earlier what-if; press again)", classes=["caption"])
-            solara.Text(f"Ranking for {for_outcome}", classes=["body-2"])
+            solara.Text(f"Ranking for {for_outcome} at {ranking['date'].iloc[0]}, of the "
+                        "what-if shown: a Morris screen of its uncertain parameters (8 "
+                        "trajectories, one run each). Parameters are ranked by μ*; a rank "
+                        "is uncertain when the ± 95% interval is as wide as μ* itself.",
+                        classes=["body-2"])
             solara.FileDownload(ranking.to_csv(index=False), filename="sensitivity.csv",
                                 label="sensitivity.csv", mime_type="text/csv")
-            Table(ranking, "sensitivity")
+            Table(ranking_shown(ranking), "sensitivity")
         else:
-            solara.Text("Ranks the uncertain parameters by how much of the outcome's spread "
-                        "each explains; takes a while.", classes=["caption"])
+            solara.Text("Ranks the uncertain parameters of the what-if shown by how much each "
+                        "moves the outcome; takes a while.", classes=["caption"])
 
 
-def outcome_names(shown: Shown) -> list[str]:
-    """The outcomes offered to the sensitivity ranking: those of the differences table."""
-    return [str(v) for v in shown.tables["differences"]["outcome"]]
+def outcome_names(shown: Shown) -> dict[str, str]:
+    """The outcomes offered to the sensitivity ranking, those of the differences table: their
+    label → registered name."""
+    table = shown.tables["differences"]
+    return {str(label): str(name) for label, name in
+            zip(table["label"], table["outcome"], strict=True)}
 
 
 @solara.component
@@ -347,8 +387,8 @@ def Views(shown: Shown) -> None:
                              max=len(months) - 1, thumb_label=False,
                              on_value=lambda i: date.set(months[i]))
             with solara.Div(classes=["sim-wrap"]):
-                for name in AT_DATE:
-                    with solara.Div(style={"flex": "1 1 300px", "min-width": "0"}):
+                for name in AT_DATE:  # each a row of its own: two panels each, readable
+                    with solara.Div(style={"flex": "1 1 100%", "min-width": "0"}):
                         Drawn(shown, name, stem, current)
         FigureCard("decisions", shown, stem, shown.tables["decisions"])
         FigureCard("landscape", shown, stem)
