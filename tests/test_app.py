@@ -274,7 +274,7 @@ def test_log_lists_decisions_and_events_as_they_happen():
     log = panel(model).log
     assert sum(taken.values()) > 0  # a run with decisions, or the test shows nothing
     for a in model.agents:
-        own = [line for line in log if line.endswith("(decision)")
+        own = [line for line in log if "(decision: " in line
                and line.split(" ")[1].startswith(f"{a.sid}:")]
         assert len(own) == taken[a.sid] == a.deals
     events = [line for line in log if " event " in line]

@@ -428,6 +428,16 @@ def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
 
     s = session(LAPTOP)
     s.drawn()
+    request = s.drawn_for("relations")
+    for group in ("Events", "Policies", "Uncertainties"):  # opening a group changes nothing
+        s.explorer.get_by_text(f"{group} (0 changed)").click()
+    slider = s.control("event:may2024_tariffs.scale").get_by_role("slider")
+    box = slider.locator("xpath=ancestor::div[contains(@class, 'v-slider')][1]").bounding_box()
+    assert box and box["width"] > 150, box  # wide enough to drag at 1366 px
+    s.page.wait_for_timeout(1500)
+    for group in ("Events", "Policies", "Uncertainties"):
+        expect(s.explorer.get_by_text(f"{group} (0 changed)")).to_be_visible()
+    assert s.drawn_for("relations") == request and "updating" not in s.answered()
     for key, group in (("policy:USA:tariff.on", "Policies"),
                        ("uncertainty:anchor.rate.fixed", "Uncertainties")):
         fan, request, differences = (s.image("relations")[1], s.drawn_for("relations"),

@@ -82,10 +82,11 @@ def happenings(model: AlignmentModel) -> list[str]:
     it took it (``"2024-06 USA:secondary_sanctions (decision)"``)."""
     now = int(model.time)
     dates = model.world.dates()
-    done = [(t, f"{dates[t]} event {e.id} ({e.actor})")
+    done = [(t, f"{dates[t]} event {e.id} ({e.actor}): {e.type.replace('_', ' ')}")
             for t, e in model.world.scheduled_events if t + 1 <= now]
     for (step, _), acted in model.datacollector.get_agent_vars_dataframe()["acted"].items():
-        done += [(int(step), f"{dates[int(step)]} {label} (decision)")
+        done += [(int(step), f"{dates[int(step)]} {label} (decision: "
+                             f"{label.split(':', 1)[-1].replace('_', ' ')})")
                  for label in str(acted).split(";") if label]
     return [line for _, line in sorted(done, key=lambda d: d[0], reverse=True)]
 
@@ -111,12 +112,17 @@ def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
     data = model.datacollector.model_vars
     pairs = [f"{a}-{b}" for a, b in model.world.key_pairs()]
     shown = []
-    for keys, ylabel in ((pairs, "relation (−1 … +1)"),
-                         (["balanced_share"], "share of balanced triads")):
+    months = model.world.spec.scenario.months
+    for keys, ylabel, title, ylim in (
+            (pairs, "relation (−1 … +1)", "Relations of the triangle", (-1.05, 1.05)),
+            (["balanced_share"], "share", "Balanced triads among the closed ones", (-0.02, 1.02))):
         fig = Figure(figsize=(5, 2.6), layout="constrained")
         ax = fig.add_subplot()
         for key, colour in zip(keys, COLOURS, strict=False):
-            ax.plot(range(len(data[key])), data[key], color=colour, label=key)
+            ax.plot(range(len(data[key])), data[key], color=colour, label=key,
+                    marker="o" if len(data[key]) == 1 else None)
+        ax.set(xlim=(0, max(12, min(months, len(data[keys[0]]) + 5))), ylim=ylim, title=title)
+        ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole months
         ax.set_xlabel(f"months since {model.world.dates()[0]}")
         ax.set_ylabel(ylabel)
