@@ -36,6 +36,7 @@ from pathlib import Path
 
 from common import ROOT, machine  # bench/common.py
 
+from sim.cli import explore_command, explore_env
 from sim.dashboard import WhatIf
 from sim.dashboard.page import AT_DATE, FIRST, SHOWN, compute, draw
 
@@ -102,11 +103,9 @@ def in_browser(repeats: int) -> dict:
 
     port = harness._free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"sim-bench-dashboard-{port}.log"
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
-    with log.open("w") as out:
+    with log.open("w") as out:  # the server as `sim explore --no-open` starts it
         proc = subprocess.Popen(
-            [sys.executable, "-m", "solara", "run", "sim/app.py", "--host", harness.HOST,
-             "--port", str(port), "--production", "--no-open"], cwd=ROOT, env=env,
+            explore_command(port, no_open=True), cwd=ROOT, env=explore_env(),
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     rows = []

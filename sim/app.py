@@ -13,7 +13,6 @@ from __future__ import annotations
 from sim.dashboard.onerun import (
     DEFAULT_SEED,
     RESET_HINT,
-    SEEDS,
     DashboardModel,
     Decisions,
     OneRun,
@@ -23,5 +22,5 @@ from sim.dashboard.onerun import (
 from sim.dashboard.page import NAME, Explorer, Page
 from sim.dashboard.scenarios import HIDDEN, scenario_files
 
-__all__ = ["DEFAULT_SEED", "HIDDEN", "NAME", "RESET_HINT", "SEEDS", "DashboardModel", "Decisions",
+__all__ = ["DEFAULT_SEED", "HIDDEN", "NAME", "RESET_HINT", "DashboardModel", "Decisions",
            "Explorer", "OneRun", "Page", "Panel", "panel", "scenario_files"]

@@ -533,6 +533,14 @@ def explore_command(port: int, no_open: bool) -> list[str]:
             "--port", str(port), "--production", *(["--no-open"] if no_open else [])]
 
 
+def explore_env() -> dict[str, str]:
+    """The environment of the explorer's server: this one, with Solara's usage reporting off,
+    its "runs on Solara" banner hidden (it covered the page's bottom-right corner) and
+    matplotlib drawing off-screen."""
+    return {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+            "SOLARA_THEME_SHOW_BANNER": "False", "MPLBACKEND": "Agg"}
+
+
 def cmd_explore(args: argparse.Namespace) -> int:
     """Run the explorer until Ctrl+C. Raises UserError if the ``viz`` extra (solara) is not
     installed or the port is taken."""
@@ -551,9 +559,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                             f"{EXPLORE_HOST}:{args.port} ({err.strerror}); expected a free "
                             "port, e.g. --port 8766") from None
     print(f"sim explore: http://{EXPLORE_HOST}:{args.port}/ (Ctrl+C stops it)", flush=True)
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
     try:
-        return subprocess.call(explore_command(args.port, args.no_open), env=env)
+        return subprocess.call(explore_command(args.port, args.no_open), env=explore_env())
     except KeyboardInterrupt:
         return 0
 

@@ -77,10 +77,26 @@ def _text(rc) -> str:
                                   else [_flat(part)]))
 
 
+def _alerts(rc) -> str:
+    """The text of every alert (error, warning) on the page, a line each."""
+    import ipyvuetify as v
+
+    return "\n".join(_flat(w) for w in _widgets(rc) if isinstance(w, v.Alert))
+
+
 def _click(rc, label: str) -> None:
     import ipyvuetify as v
 
     rc.find(v.Btn, children=[label]).widget.click()
+
+
+def _type(rc, label: str, text: str) -> None:
+    """Type ``text`` into the field ``label`` and press Enter (the field applies it then)."""
+    import ipyvuetify as v
+
+    field = rc.find(v.TextField, label=label).widget
+    field.v_model = text
+    field.fire_event("keyup.enter", None)
 
 
 def test_page_has_the_explorer_and_the_one_run_tab():
@@ -123,7 +139,7 @@ def test_reset_builds_the_chosen_scenario_and_seed():
     _click(rc, "Step")
     title = "Detente: a Phase-One-like US-China deal"
     rc.find(v.Select, label="Scenario").widget.v_model = title
-    rc.find(v.Select, label="Seed").widget.v_model = 11
+    _type(rc, "Seed", "11")
     _click(rc, "Reset")
     assert f"{title}, seed 11, month 0" in _text(rc)
 
@@ -132,6 +148,22 @@ def test_reset_builds_the_chosen_scenario_and_seed():
     chosen.run_for(1)
     other_seed.run_for(1)
     assert _text(rc) == app.panel(chosen).text() != app.panel(other_seed).text()
+
+
+def test_a_seed_that_cannot_start_a_run_is_refused_in_words():
+    """The seed is typed (any whole number ≥ 0, not a pick from a list); a negative one gives one
+    line saying what was expected, and Reset leaves the run as it was."""
+    rc = _render()
+    _click(rc, "Step")
+    before = _text(rc)
+    _type(rc, "Seed", "-3")
+    _click(rc, "Reset")
+    assert "Seed: got -3; expected a whole number 0 or more" in _alerts(rc)
+    assert _text(rc) == before  # still month 1 of seed 7
+    _type(rc, "Seed", "123456")
+    _click(rc, "Reset")
+    assert "seed 123456, month 0" in _text(rc)
+    assert "expected a whole number" not in _alerts(rc)
 
 
 def test_play_steps_until_paused():
@@ -212,10 +244,12 @@ def test_explorer_updates_the_differences_when_a_lever_changes():
     _until(lambda: "answered and drawn in" in status() and "updating" not in status(), "the answer")
     before = _until(table, "the differences table")
     assert "USA–CHN relation" in before
+    assert "No what-if yet" in _alerts(rc)  # identical sides are explained, not just shown
     switch = rc.find(v.Html, class_="sim-control-event-may2024_tariffs-on").find(v.Switch)
     switch.widget.v_model = False
     after = _until(lambda: table() != before and table(), "other differences")
     assert "USA–CHN relation" in after
+    assert "No what-if yet" not in _alerts(rc)
     switch.widget.v_model = True  # back to the scenario as shipped: the first answer again
     _until(lambda: table() == before, "the differences of the unchanged scenario")
 

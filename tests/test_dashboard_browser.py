@@ -20,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -29,8 +28,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from sim.cli import EXPLORE_HOST, explore_command, explore_env
+
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+HOST = EXPLORE_HOST
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -116,12 +117,10 @@ def server(tmp_path_factory):
         _unavailable("solara is not installed (pip install -e '.[viz]')")
     port = _free_port()
     log = tmp_path_factory.mktemp("solara") / "server.log"
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
-    with log.open("w") as out:
+    with log.open("w") as out:  # the server as `sim explore --no-open` starts it
         proc = subprocess.Popen(
-            [sys.executable, "-m", "solara", "run", "sim/app.py", "--host", HOST,
-             "--port", str(port), "--production", "--no-open"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            explore_command(port, no_open=True), cwd=ROOT, env=explore_env(), stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:
         url = f"http://{HOST}:{port}/"
@@ -267,6 +266,13 @@ class Session:
         self.page.locator(tab).get_by_label(label, exact=True).click(force=True)
         self.page.get_by_role("option", name=item, exact=True).click()
 
+    def type(self, label: str, text: str, tab: str = ".sim-onerun") -> None:
+        """Type ``text`` into the field ``label`` of the tab ``tab`` as a user does (select what
+        is there, type, press Enter)."""
+        field = self.page.locator(tab).get_by_label(label, exact=True)
+        field.fill(text)
+        field.press("Enter")
+
     def screenshot(self, what: str, name: str | None = None, full_page: bool = True) -> Path:
         path = self.artifacts / f"{name or self.name + '-' + what}.png"
         self.page.screenshot(path=path, full_page=full_page)
@@ -318,9 +324,11 @@ def test_page_renders_offline_and_steps(session):
     assert plots.count() == 2  # the triangle's relations and the balanced triads
     sizes = plots.evaluate_all("imgs => imgs.map(i => [i.complete, i.naturalWidth])")
     assert all(done and width > 100 for done, width in sizes), sizes
+    assert s.page.get_by_text("runs on Solara").count() == 0  # no banner over the page's corner
     s.step(1)
     s.step(2)
     assert _relations(BASELINE, 7, 2) in s.text()
+    assert s.panel.bounding_box()["x"] >= 8  # (the tab has slid in) text clear of the edge
     s.screenshot("stepped")
     s.click("Play")  # steps on its own until paused
     expect(s.panel).to_contain_text(re.compile(r"month ([4-9]|\d\d) \("), timeout=TIMEOUT_MS)
@@ -339,7 +347,7 @@ def test_reset_applies_the_chosen_scenario_then_seed(session):
     s.choose("Scenario", OTHER)
     s.click("Reset")
     s.wait_for_text(f"{OTHER}, seed 7, month 0")
-    s.choose("Seed", "8")
+    s.type("Seed", "8")
     s.click("Reset")
     s.wait_for_text(f"{OTHER}, seed 8, month 0")
     for month in (1, 2, 3):  # seeds 7 and 8 differ at two decimals from month 3

@@ -19,7 +19,6 @@ from sim.dashboard.scenarios import scenario_files
 from sim.model import AlignmentModel
 
 DEFAULT_SEED = 7
-SEEDS = range(1000)  # offered in a list that shows the number (type digits to jump to one)
 PLAY_SECONDS = 0.4  # pause between two steps while playing
 RESET_HINT = "A new scenario or seed takes effect when you press Reset."
 COLOURS = ("tab:blue", "tab:red", "tab:green")
@@ -103,6 +102,15 @@ def panel(model: AlignmentModel) -> Panel:
                  f"Relations: {relations}", rows, happenings(model))
 
 
+def seed_problem(seed: int | None) -> str | None:
+    """Why ``seed`` (the Seed field's value; None while the text is not a whole number) cannot
+    start a run, or None if it can: a seed is a whole number ≥ 0 (numpy's seed sequence)."""
+    if seed is None or seed < 0:
+        return f"Seed: got {seed if seed is not None else 'no whole number'}; " \
+               "expected a whole number 0 or more. The run was not reset."
+    return None
+
+
 def plots(model: AlignmentModel) -> tuple[bytes, bytes]:
     """PNGs of the triangle's relations and of the share of balanced triads, month by month,
     of ``model`` so far."""
@@ -171,7 +179,12 @@ def OneRun() -> None:
                 model.step()
         tick.value += 1
 
+    problem = solara.use_reactive(None)
+
     def reset() -> None:
+        problem.value = seed_problem(seed.value)
+        if problem.value:
+            return
         playing.value = False
         set_model(DashboardModel(title.value, seed.value))  # Play's task stops: a new model
         tick.value = 0
@@ -200,7 +213,7 @@ def OneRun() -> None:
             with solara.Div(style={"min-width": "280px", "flex": "2 1 280px"}):
                 solara.Select("Scenario", values=titles, value=title)
             with solara.Div(style={"min-width": "100px", "flex": "0 1 120px"}):
-                solara.Select("Seed", values=list(SEEDS), value=seed)
+                solara.InputInt("Seed", value=seed, optional=True)  # applied on Enter or leaving
             solara.Button("Reset", on_click=reset, color="primary", outlined=True)
             solara.Button("Step", on_click=step, disabled=playing.value)
             solara.Button("Pause" if playing.value else "Play",
@@ -209,4 +222,6 @@ def OneRun() -> None:
             for image in (relations, balanced):
                 with solara.Div(style={"flex": "1 1 340px", "min-width": "0"}):
                     solara.Image(image, width="100%", classes=["sim-onerun-plot"])
+        if problem.value:
+            solara.Error(problem.value)
         Decisions(shown)

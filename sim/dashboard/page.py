@@ -67,6 +67,7 @@ CSS = """
 .sim-scroll { overflow-x: auto; max-width: 100%; }
 .sim-stale { opacity: 0.55; }
 .sim-explorer img { max-width: 100%; height: auto; }
+.sim-explorer, .sim-onerun { padding: 0 12px; }
 """
 
 
@@ -399,6 +400,11 @@ def Views(shown: Shown) -> None:
         Sensitivity(whatif, outcome_names(shown))
 
 
+NO_CHANGE = ("No what-if yet: both sides show the scenario as written, so they are the same and "
+             "every difference is 0. Change a control under What if, or pick a reference "
+             "scenario to compare with.")
+
+
 @solara.component
 def Answered(whatif: WhatIf, runs: int, seed: int, reference_cache: dict) -> None:
     """The answer to ``whatif`` (a background task; a newer request cancels it) and its views;
@@ -419,6 +425,8 @@ def Answered(whatif: WhatIf, runs: int, seed: int, reference_cache: dict) -> Non
     if task.pending:
         status += " (updating…)"
     solara.Text(status, classes=["sim-status"])
+    if not shown.answer.whatif.changes and shown.answer.whatif.reference is None:
+        solara.Info(NO_CHANGE, classes=["sim-no-change"])
     with solara.Div(classes=["sim-stale"] if task.pending else []):
         Views(shown)
 
