@@ -173,11 +173,23 @@ def OneRun() -> None:
     lock = solara.use_memo(threading.Lock, dependencies=[])
     months = model.world.spec.scenario.months
 
-    def step() -> None:
+    running = solara.use_memo(lambda: [False], dependencies=[])  # Play's flag, under the lock
+
+    def step(playing_only: bool = False) -> None:
+        """One month (for Play's thread, ``playing_only``: only while still playing)."""
         with lock:
+            if playing_only and not running[0]:
+                return
             if int(model.time) < months:
                 model.step()
         tick.value += 1
+
+    def play_or_pause() -> None:
+        """Pause takes effect at once: no step of Play's thread lands after it is pressed."""
+        with lock:
+            running[0] = not playing.value
+        playing.set(running[0])
+        tick.value += 1  # show the month the run stopped at
 
     problem = solara.use_reactive(None)
 
@@ -185,6 +197,8 @@ def OneRun() -> None:
         problem.value = seed_problem(seed.value)
         if problem.value:
             return
+        with lock:
+            running[0] = False
         playing.value = False
         set_model(DashboardModel(title.value, seed.value))  # Play's task stops: a new model
         tick.value = 0
@@ -195,9 +209,10 @@ def OneRun() -> None:
         """Step every PLAY_SECONDS while this is the current task (Pause, Reset or leaving the
         page starts another or none)."""
         while on and task.is_current() and int(model.time) < months:
-            step()
+            step(playing_only=True)
             time.sleep(PLAY_SECONDS)
         if on and task.is_current():
+            running[0] = False
             playing.set(False)  # the horizon reached
 
     task = solara.lab.use_task(play, dependencies=[on, model])
@@ -217,7 +232,7 @@ def OneRun() -> None:
             solara.Button("Reset", on_click=reset, color="primary", outlined=True)
             solara.Button("Step", on_click=step, disabled=playing.value)
             solara.Button("Pause" if playing.value else "Play",
-                          on_click=lambda: playing.set(not playing.value))
+                          on_click=play_or_pause)
         with solara.Row(style={"flex-wrap": "wrap"}):
             for image in (relations, balanced):
                 with solara.Div(style={"flex": "1 1 340px", "min-width": "0"}):
