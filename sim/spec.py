@@ -138,6 +138,23 @@ class ScenarioError(Exception):
         super().__init__(f"{self.file}{where}: got {toml_text(value)}; expected {expected}")
 
 
+def did_you_mean(value: Any, choices: Sequence[str]) -> str:
+    """`` (did you mean "X"?)`` for the choice closest to a misspelt ``value`` (case and
+    ``-``/``_`` ignored), or ``""`` if none is close."""
+    if not isinstance(value, str) or not value:
+        return ""
+    norm = {c.lower().replace("-", "_"): c for c in choices}
+    key = value.lower().replace("-", "_").strip()
+    close = ([norm[key]] if key in norm else
+             [norm[c] for c in difflib.get_close_matches(key, list(norm), n=1, cutoff=0.6)])
+    return f" (did you mean {toml_text(close[0])}?)" if close else ""
+
+
+def one_of(value: Any, choices: Sequence[str]) -> str:
+    """What a choice-valued key expects: ``one of "a", "b" (did you mean "a"?)``."""
+    return "one of " + ", ".join(toml_text(c) for c in choices) + did_you_mean(value, choices)
+
+
 def _calendar(text: str) -> str:
     """A ``YYYY-MM-DD`` date must exist (no 30 February). Raises a ``calendar_date`` error."""
     if len(text) == 10:
@@ -153,7 +170,11 @@ Month = Annotated[str, Field(pattern=YEAR_MONTH), AfterValidator(_calendar)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown keys, and values of the kind asked for: a number is a number (not ``true``,
+    which Python counts as 1, nor text such as ``"0.5"``), a whole number is written without a
+    fraction, a switch is ``true`` or ``false`` (not 0 or 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # ----------------------------------------------------------------------------- scenario parts
@@ -296,7 +317,8 @@ class Event(Strict):
     third: str | None = None
     intensity: float = Field(1.0, ge=0, le=10)
     rate: float | None = Field(
-        None, ge=-5, le=5, description="tariff change, fraction (0.25 = 25 pp)"
+        None, ge=0, le=5, description="tariff change, fraction (0.25 = 25 pp): raised by a "
+        "tariff event, lowered by an easing event (the type gives the direction)"
     )
     coverage: float | None = Field(None, ge=0, le=10000, description="imports covered, USD bn/yr")
     gas_bcm: float | None = Field(None, ge=0, le=500)
@@ -408,7 +430,7 @@ class Uncertainty(Strict):
     distribution takes and whether it can be sampled is checked by
     :func:`sim.uncertainty.check_uncertainties`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, serialize_by_alias=True)
 
     dist: Literal["uniform", "normal", "lognormal", "triangular", "fixed"] | None = None
     from_: Literal["calibration"] | None = Field(None, alias="from")
@@ -1129,16 +1151,13 @@ def _to_scenario_error(
                              f"this key for an event of type {toml_text(ctx['event_type'])}")
     value = _lookup(plain, loc)
     if kind == "unknown_event_type":
-        close = difflib.get_close_matches(str(ctx["event_type"]), list(EVENT_TYPES), n=1)
-        hint = f" (did you mean {toml_text(close[0])}?)" if close else ""
         return ScenarioError(file, f"{path}.type", ctx["event_type"],
-                             f"an event type: {', '.join(EVENT_TYPES)}{hint}")
+                             f"an event type: {', '.join(EVENT_TYPES)}"
+                             + did_you_mean(ctx["event_type"], EVENT_TYPES))
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         rule = value.get("rule") if isinstance(value, dict) else None
-        close = difflib.get_close_matches(str(rule), ["grant_ask", "escalate", "concede"], n=1)
-        hint = f" (did you mean {toml_text(close[0])}?)" if close and rule is not None else ""
         return ScenarioError(file, f"{path}.rule", rule,
-                             f'one of "grant_ask", "escalate", "concede"{hint}')
+                             one_of(rule, ["grant_ask", "escalate", "concede"]))
     if kind in ("too_short", "too_long"):
         bound = ("at least", ctx.get("min_length")) if kind == "too_short" else (
             "at most", ctx.get("max_length"))
@@ -1154,8 +1173,7 @@ def _to_scenario_error(
         return ScenarioError(file, path, value, _range_text(*_field_at(loc, plain), ctx))
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return ScenarioError(file, path, value,
-                             "one of " + ", ".join(toml_text(o) for o in options))
+        return ScenarioError(file, path, value, one_of(value, options))
     if kind == "string_type":  # a text field with a form: say which (a TOML time in a date)
         pattern = next((getattr(m, "pattern", None) for m in _field_at(loc, plain)[1]
                         if getattr(m, "pattern", None)), None)
@@ -1181,9 +1199,8 @@ def check_references(spec: ScenarioSpec, file: str | Path) -> None:
 
     def known(sid: str, path: str) -> None:
         if sid not in seen:
-            close = difflib.get_close_matches(sid, ids, n=1)
-            hint = f" (did you mean {toml_text(close[0])}?)" if close else ""
-            raise ScenarioError(file, path, sid, f"a declared state id: {', '.join(ids)}{hint}")
+            raise ScenarioError(file, path, sid, f"a declared state id: {', '.join(ids)}"
+                                + did_you_mean(sid, ids))
 
     tables = {
         "relations": spec.relations,
