@@ -14,6 +14,7 @@ import re
 import shlex
 import sys
 import tomllib
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,6 +65,65 @@ def _months(text: str) -> list[str]:
     return dates
 
 
+TYPE_WORDS = {"int": "a whole number", "float": "a number"}
+"""argparse's names of the types it failed to convert, in words."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line naming the problem, plus a hint
+    ``try: sim <cmd> --help``, exit code 2; never the usage text."""
+
+    def error(self, message: str) -> typing.NoReturn:  # type: ignore[override]
+        print(f"error: {self.prog}: {usage_text(message, self)}", file=sys.stderr)
+        print(f"try: {self.prog} --help", file=sys.stderr)
+        self.exit(EXIT_BAD_INPUT)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extra = super().parse_known_args(args, namespace)
+        sub = getattr(self, "commands", {}).get(getattr(ns, "command", None))
+        if extra and sub is not None:  # name the subcommand the option is unknown to
+            sub.error(f"unrecognized arguments: {' '.join(extra)}")
+        return ns, extra
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+
+
+def usage_text(message: str, parser: argparse.ArgumentParser) -> str:
+    """argparse's ``message`` in the words of the other errors (``got X; expected Y``, a
+    did-you-mean for a misspelt option, command or choice)."""
+    from sim.spec import did_you_mean
+
+    m = re.fullmatch(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)",
+                     message)
+    if m:
+        choices = [c.strip(" '") for c in m.group(3).split(",")]
+        return (f"{m.group(1)}: got {m.group(2)!r}; expected one of {', '.join(choices)}"
+                + did_you_mean(m.group(2), choices).replace('"', "'"))
+    m = re.fullmatch(r"argument (\S+): invalid (\w+) value: '(.*)'", message)
+    if m:
+        return (f"{m.group(1)}: got {m.group(3)!r}; expected "
+                f"{TYPE_WORDS.get(m.group(2), 'a ' + m.group(2) + ' value')}")
+    m = re.fullmatch(r"argument (\S+): (expected (?:one|at least one) argument)", message)
+    if m:
+        return f"{m.group(1)}: got nothing; {m.group(2).replace('argument', 'value after it')}"
+    m = re.fullmatch(r"argument (\S+): (.*)", message)
+    if m:
+        return f"{m.group(1)}: {m.group(2)}"
+    m = re.fullmatch(r"unrecognized arguments: (.*)", message)
+    if m:
+        words = m.group(1).split()
+        first = next((w for w in words if w.startswith("-")), words[0])
+        what = "option" if first.startswith("-") else "argument"
+        hint = did_you_mean(first.split("=")[0], _options(parser)).replace('"', "")
+        return f"unknown {what} {first}{hint}"
+    m = re.fullmatch(r"the following arguments are required: (.*)", message)
+    if m:
+        return f"missing {m.group(1)} (required)"
+    return message
+
+
 def _version() -> str:
     """The installed distribution's version ("unknown" when run from a tree not installed)."""
     from importlib import metadata
@@ -85,7 +145,7 @@ def _parallel_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from sim.ensemble import ENGINES
 
-    p = argparse.ArgumentParser(prog="sim", description="Scenario simulator of great-power "
+    p = Parser(prog="sim", description="Scenario simulator of great-power "
                                 "alignment (USA, China, Russia and neighbours).")
     p.add_argument("--version", action="version", version=f"sim {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -233,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.explore.cli import add_parsers
 
     add_parsers(sub, _positive, _seed)  # sensitivity, discover, attribute
+    p.commands = dict(sub.choices)
     return p
 
 

@@ -272,3 +272,54 @@ def test_streamed_figures_are_documented(capsys):
     readme = " ".join((BASELINE.parent.parent / "README.md").read_text().split())
     assert all(f"`{f}.png`" in readme for f in STREAM_FIGURES)
     assert f"the {', '.join(left_out[:-1])} and {left_out[-1]} figures need every run" in readme
+
+
+USAGE_ERRORS = [  # (argv, what the one line must say)
+    ([], "missing COMMAND"),
+    (["rn"], "did you mean 'run'?"),
+    (["run"], "missing scenario"),
+    (["run", "baseline", "--fore"], "unknown option --fore (did you mean --force?)"),
+    (["run", "baseline", "--runs"], "--runs: got nothing"),
+    (["run", "baseline", "--runs", "x"], "--runs: got 'x'; expected a whole number"),
+    (["run", "baseline", "--engine", "numbaa"], "did you mean 'numba'?"),
+    (["run", "baseline", "extra"], "unknown argument extra"),
+    (["validate"], "missing scenarios"),
+    (["validate", "baseline", "--x"], "unknown option --x"),
+    (["schema", "--x"], "unknown option --x"),
+    (["params"], "missing scenario"),
+    (["params", "baseline", "--csb"], "did you mean --csv?"),
+    (["list", "a", "b"], "unknown argument b"),
+    (["rerun"], "missing folder"),
+    (["rerun", "x", "--quite"], "did you mean --quiet?"),
+    (["compare", "baseline", "detente", "--runs", "1.5"], "--runs: got '1.5'"),
+    (["compare", "baseline", "detente", "--drawz", "3"], "did you mean --draws?"),
+    (["calibrate", "--steps", "-1"], "--steps: got -1"),
+    (["calibrate", "--walkerz", "4"], "did you mean --walkers?"),
+    (["backtest"], "missing --out"),
+    (["backtest", "--out", "x", "--runs", "many"], "--runs: got 'many'"),
+    (["explore", "--port", "http"], "--port: got 'http'"),
+    (["explore", "--no-opn"], "did you mean --no-open?"),
+    (["sensitivity"], "missing scenario"),
+    (["sensitivity", "baseline", "--method", "sobl"], "did you mean 'sobol'?"),
+    (["discover", "baseline"], "missing --where"),
+    (["discover", "baseline", "--where", "x", "--density", "2"], "--density: got 2"),
+    (["attribute", "baseline", "--no-polices"], "did you mean --no-policies?"),
+    (["attribute", "baseline", "--draws", "0"], "--draws: got 0"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), USAGE_ERRORS,
+                         ids=[" ".join(a) or "nothing" for a, _ in USAGE_ERRORS])
+def test_usage_errors_are_one_line_and_a_hint(argv, fragment, capsys):
+    """Every subcommand: a usage error is one line naming the problem and a hint, exit 2,
+    never argparse's usage text."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    command = f"sim {argv[0]}" if argv and argv[0] != "rn" else "sim"
+    assert len(lines) == 2 and lines[0].startswith(f"error: {command}: "), err
+    assert lines[1] == f"try: {command} --help", err
+    assert fragment in lines[0], err
+    assert "usage:" not in err and not out

@@ -18,6 +18,18 @@ QUICK = {"morris": 10, "sobol": 32, "top": 8}
 replicate each; under 10 s for the baseline on two cores)."""
 
 
+def _share(text: str) -> float:
+    """A share in (0, 1] (``--density``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"got {text}; expected a share greater than 0 and "
+                                         "at most 1")
+    return value
+
+
 def _outcomes(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--outcome", dest="outcomes", action="append", default=None,
                    metavar="NAME", help=f"{what} (repeatable; registered names such as "
@@ -80,7 +92,7 @@ def add_parsers(sub: Any, positive: Callable[[str], int], seed: Callable[[str], 
                         'decision:CHN:finance_access by 2027-05"')
     d.add_argument("--draws", type=positive, default=500, help="parameter draws (default 500)")
     d.add_argument("--runs-per-draw", type=positive, default=1, help="runs per draw (default 1)")
-    d.add_argument("--density", type=float, default=0.8,
+    d.add_argument("--density", type=_share, default=0.8,
                    help="PRIM: least density of the chosen box (default 0.8)")
     d.add_argument("--events", action="store_true",
                    help="also vary each scheduled event: on or off (probability 1/2) and its "
