@@ -230,7 +230,7 @@ def fig_horizon(comp: Comparison) -> Figure:
             diff = table.loc[(name, key), "mean_diff"]
             paired = "" if comp.pairings[name].streams else " (NOT paired)"
             ticks.append(name if name == comp.reference or np.isnan(diff) or many
-                         else f"{name}\nΔ mean {fmt(diff, signed=True)}{paired}")
+                         else f"{name}\nΔ mean {fmt(diff, with_sign=True)}{paired}")
         if many:
             ax.set_xticks(range(len(comp.names)), ticks, fontsize=8, rotation=35, ha="right",
                           rotation_mode="anchor")

@@ -241,11 +241,24 @@ def patterns_table(results: Mapping[str, Results]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ reading
 
 
+def signed(v: float, digits: int) -> str:
+    """``v`` with its sign at ``digits`` decimals, and a value that rounds to zero there
+    without one: ``0.0004`` → ``0.000`` (not ``+0.000``), ``-0.02`` at 1 → ``0.0`` (not
+    ``-0.0``)."""
+    text = f"{v:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def interval(lo: float, hi: float, digits: int) -> str:
-    """``[lo, hi]`` with signs, or ``—`` when undefined."""
+    """``[lo, hi]`` with signs (:func:`signed`), or ``—`` when undefined."""
     if np.isnan(lo) or np.isnan(hi):
         return "—"
-    return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+    return f"[{signed(lo, digits)}, {signed(hi, digits)}]"
+
+
+UNITS = {"relation": "−1 … +1", "latent": "latent units", "trade": "USD bn a year",
+         "share": "share of runs"}
+"""The unit of each outcome scale, as tables name it."""
 
 
 def digits_for(scale: str) -> int:
@@ -281,7 +294,7 @@ def effect_cells(row: Any) -> dict[str, str]:
     of draws with the mean's sign (``—`` where undefined: one draw)."""
     k = digits_for(row.scale)
     share = sign_text(row.sign_share, row.zero_share)
-    return {"Δ mean": f"{row.mean:+.{k}f}", "MC 95% CI": interval(row.mc_lo, row.mc_hi, k),
+    return {"Δ mean": signed(row.mean, k), "MC 95% CI": interval(row.mc_lo, row.mc_hi, k),
             "90% of draws": interval(row.param_lo, row.param_hi, k), "same sign": share}
 
 
@@ -293,7 +306,8 @@ def effects_view(table: pd.DataFrame) -> pd.DataFrame:
     for row in table.itertuples(index=False):
         when = f"{row.date} (m{row.month}{', horizon' if row.horizon else ''})"
         rows.append({"scenario": row.scenario, "outcome": oc.parse(row.outcome).label,
-                     "scale": row.scale,
+                     "scale": f"{row.scale} ({UNITS[row.scale]})" if row.scale in UNITS
+                     else row.scale,
                      "date": when, "paired": "yes" if row.paired else "NOT PAIRED",
                      **effect_cells(row)})
     return pd.DataFrame(rows, columns=["scenario", "outcome", "scale", "date", "paired",
@@ -326,7 +340,7 @@ SIGNED = {"mean_diff", "diff_q05", "diff_q95", "mean", "mc_lo", "mc_hi", "param_
           "param_hi"}
 
 
-def fmt(v: Any, signed: bool = False) -> str:
+def fmt(v: Any, with_sign: bool = False) -> str:
     """A cell: 3 decimals below 10 in size, else 1; NaN blank; ``|`` escaped."""
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
@@ -336,7 +350,7 @@ def fmt(v: Any, signed: bool = False) -> str:
         if np.isnan(v):
             return ""
         digits = 3 if abs(v) < 10 else 1
-        return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+        return signed(v, digits) if with_sign else f"{v:.{digits}f}"
     return str(v).replace("|", "\\|")
 
 
@@ -357,7 +371,7 @@ def table_markdown(table: pd.DataFrame, title: str = "", note: str = "",
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "|".join("---:" if num else ":---" for num in numeric) + "|")
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(fmt(v, signed=c in signed)
+        lines.append("| " + " | ".join(fmt(v, with_sign=c in signed)
                                        for c, v in zip(cols, row, strict=True)) + " |")
     return "\n".join(lines) + "\n"
 

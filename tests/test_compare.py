@@ -531,3 +531,34 @@ def test_sign_share_never_rounds_to_a_bound_it_has_not_reached():
     assert sign_text(0.995, 0.0) == ">99%"
     assert sign_text(0.16, 0.84) == "16% (84% zero)"
     assert sign_text(1.0, 1.0) == "no change"  # not "100%" of a sign it does not have
+
+
+def test_a_value_that_rounds_to_zero_is_shown_without_a_sign():
+    """'-0.0' and '+0.000' say a direction the shown number does not have."""
+    from sim.effects import effect_cells, interval, signed
+
+    assert [signed(v, 3) for v in (0.0004, -0.0004, 0.0, -0.0, 0.0006, -0.02)] == \
+        ["0.000", "0.000", "0.000", "0.000", "+0.001", "-0.020"]
+    assert signed(-0.04, 1) == "0.0" and signed(-0.06, 1) == "-0.1"
+    assert interval(-0.0002, 0.0031, 3) == "[0.000, +0.003]"
+
+    class Row:  # a trade effect that rounds to zero at its 1 decimal
+        scale, mean, mc_lo, mc_hi, param_lo, param_hi = "trade", -0.03, -0.04, -0.01, -0.2, 0.01
+        sign_share, zero_share = 0.8, 0.0
+
+    cells = effect_cells(Row)
+    assert cells["Δ mean"] == "0.0" and cells["MC 95% CI"] == "[0.0, 0.0]"
+    assert "-0.0" not in " ".join(cells.values())
+
+
+def test_the_effects_view_names_each_scale_unit(tmp_path):
+    """A reader of `sim compare` sees what a trade number is measured in."""
+    import pandas as pd
+
+    from sim.effects import UNITS, effects_view
+
+    row = {"scenario": "s", "outcome": "trade_USA-CHN", "scale": "trade", "date": "2030-05",
+           "month": 72, "horizon": True, "paired": True, "mean": 1.0, "mc_lo": 0.5, "mc_hi": 1.5,
+           "param_lo": 0.1, "param_hi": 2.0, "sign_share": 1.0, "zero_share": 0.0}
+    view = effects_view(pd.DataFrame([row]))
+    assert view["scale"][0] == f"trade ({UNITS['trade']})" and "USD" in view["scale"][0]

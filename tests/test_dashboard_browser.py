@@ -432,7 +432,7 @@ def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
     from matplotlib.image import imread
     from playwright.sync_api import expect
 
-    from sim.effects import digits_for
+    from sim.effects import digits_for, signed
 
     s = session(LAPTOP)
     s.drawn()
@@ -480,7 +480,7 @@ def test_explorer_policies_uncertainties_and_downloads(session, tmp_path):
     for i, (label, median, scale) in enumerate(zip(table["label"], table["median"],
                                                    table["scale"], strict=True)):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        shown = f"{median:+.{digits_for(scale)}f}"
+        shown = signed(median, digits_for(scale))
         assert cells[0].startswith(label) and cells[1] == shown, (cells, label, median)
     s.check_clean()
 

@@ -32,7 +32,7 @@ from sim.dashboard.figures import render
 from sim.dashboard.onerun import OneRun
 from sim.dashboard.scenarios import scenario_files
 from sim.dashboard.whatif import WhatIf, to_toml
-from sim.effects import digits_for
+from sim.effects import UNITS, digits_for, signed
 from sim.spec import load_scenario
 
 NAME = "sim: great-power alignment"
@@ -122,10 +122,6 @@ def changed(changes: Mapping[str, Any], control: Control, value: Any) -> dict[st
     return new
 
 
-UNITS = {"relation": "−1 … +1", "trade": "USD bn a year", "share": "share of runs"}
-"""The unit of each outcome scale, as the differences table names it."""
-
-
 def readable(differences: pd.DataFrame) -> pd.DataFrame:
     """The differences table as the page shows it: per outcome the median paired effect and
     its 90% interval across parameter draws, signed, at the precision the reports use
@@ -137,9 +133,9 @@ def readable(differences: pd.DataFrame) -> pd.DataFrame:
         "outcome": [f"{label} at {date} ({UNITS.get(scale, scale)})" for label, scale, date in
                     zip(differences["label"], differences["scale"], differences["date"],
                         strict=True)],
-        "median effect": [f"{m:+.{k}f}" for m, k in
+        "median effect": [signed(m, k) for m, k in
                           zip(differences["median"], digits, strict=True)],
-        "90% of parameter draws": [f"{lo:+.{k}f} to {hi:+.{k}f}" for lo, hi, k in
+        "90% of parameter draws": [f"{signed(lo, k)} to {signed(hi, k)}" for lo, hi, k in
                                    zip(differences["param_lo"], differences["param_hi"], digits,
                                        strict=True)],
         "draws with that sign": ["no change (every run 0)" if zero >= 1 else same for zero, same
