@@ -39,12 +39,9 @@ def outcome_label(outcome: str) -> tuple[str, str]:
 
 
 def key_outcomes(comp: Comparison) -> list[str]:
-    """The outcomes drawn in the figures: the triangle's three relations, CHN–RUS and USA–CHN
-    trade (the reference's triangle), and the share of balanced triads."""
-    a, b, c = oc.triangle(comp.results[comp.reference].world)
-    names = [f"relation:{a}-{b}", f"relation:{a}-{c}", f"relation:{b}-{c}", f"trade:{b}-{c}",
-             f"trade:{a}-{b}", "balanced_share"]
-    keys = [oc.parse(n).column for n in names]
+    """The outcomes drawn in the figures: the key outcomes of the reference's world
+    (:func:`sim.outcomes.key_names`) that the comparison has."""
+    keys = [oc.parse(n).column for n in oc.key_names(comp.results[comp.reference].world)]
     return [k for k in keys if k in comp.outcome_names]
 
 

@@ -380,12 +380,22 @@ def test_difference_panels_of_one_kind_share_the_y_scale(hostile):
     rel = [v for k, v in limits.items() if k.endswith("relation")]
     trade = [v for k, v in limits.items() if k.endswith("trade")]
     assert len(rel) == 3 and len(set(rel)) == 1
-    assert len(trade) == 2 and len(set(trade)) == 1
+    assert len(trade) == 3 and len(set(trade)) == 1
     # the hostile child moves USA-CHN far more than CHN-RUS: the shared scale shows it
     e = hostile.effects.set_index(["scenario", "outcome", "scale", "month"])
     big = abs(e.loc[("hostile", "relation_USA-CHN", "relation", 12), "mean"])
     small = abs(e.loc[("hostile", "relation_CHN-RUS", "relation", 12), "mean"])
     assert big > 10 * small and rel[0][1] - rel[0][0] >= big
+
+
+def test_every_key_outcome_figure_shows_all_three_triad_trade_flows(hostile):
+    """USA–CHN, USA–RUS and CHN–RUS trade: in the paired differences, the outcomes over time
+    and the distributions at the horizon (one declaration: sim.outcomes.key_names)."""
+    trade = {"USA–CHN trade", "USA–RUS trade", "CHN–RUS trade"}
+    assert {"trade_USA-CHN", "trade_USA-RUS", "trade_CHN-RUS"} <= set(hostile.key_outcomes())
+    for fig in (hostile.fig_differences(), hostile.fig_outcomes(), hostile.fig_horizon()):
+        titles = {ax.get_title() for ax in fig.axes if ax.get_visible()}
+        assert trade <= titles
 
 
 def test_pattern_figure_is_a_sentence_when_one_pattern_holds_throughout(hostile):
