@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 from sim import outcomes as oc
 from sim.effects import fmt, pattern_shares
 from sim.metrics import DITTMER
-from sim.plots import PATTERN_COLORS, as_dates, band, date_axis, quantile_bands
+from sim.plots import PATTERN_COLORS, as_dates, band, date_axis, decision_key, quantile_bands
 
 if TYPE_CHECKING:  # type hints only: the comparison imports this module, not the reverse
     from sim.comparison import Comparison
@@ -301,6 +301,8 @@ def fig_patterns(comp: Comparison) -> Figure:
 def fig_deals(comp: Comparison) -> Figure:
     keys = [k for k in comp.outcome_names if oc.parse(k).kind == "decision"]
     fig, axes = grid(max(1, len(keys)), height=3.2)
+    words = {d.label: decision_key(d, r.world) for r in comp.results.values()
+             for d in r.world.decisions}
     if not keys:
         axes[0].text(0.5, 0.5, "no decisions (policies) in these scenarios", ha="center",
                      va="center", transform=axes[0].transAxes)
@@ -312,8 +314,8 @@ def fig_deals(comp: Comparison) -> Figure:
                 continue
             ax.plot(as_dates(comp.results[name].dates), vals.mean(axis=0),
                     color=comp.colors[name], lw=2, label=name)
-        name, _ = outcome_label(key)
-        ax.set(ylim=(-0.02, 1.02), title=name, ylabel="share of runs, taken by then")
+        ax.set(ylim=(-0.02, 1.02), ylabel="share of runs, taken by then")
+        ax.set_title(words[oc.parse(key).decision], fontsize=10)
         date_axis(ax)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Deals and escalations: share of {comp.runs} runs in which each decision "

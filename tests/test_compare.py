@@ -541,3 +541,28 @@ def test_sign_share_never_rounds_to_a_bound_it_has_not_reached():
     assert sign_text(0.995, 0.0) == ">99%"
     assert sign_text(0.16, 0.84) == "16% (84% zero)"
     assert sign_text(1.0, 1.0) == "no change"  # not "100%" of a sign it does not have
+
+
+def test_decision_figures_name_each_decision_in_words(hostile):
+    """Comparison panels and the one-ensemble legend say what each decision is, not a code."""
+    from sim.plots import fig_deals
+
+    titles = [ax.get_title() for ax in hostile.fig_deals().axes if ax.get_visible()]
+    assert any("CHN grants RUS a gas pipeline deal" in t for t in titles)
+    assert any("USA raises tariffs on CHN for backing RUS" in t for t in titles)
+    legend = [t.get_text() for t in fig_deals(hostile.results["baseline"]).legends[0].get_texts()]
+    assert "CHN: pipeline = CHN grants RUS a gas pipeline deal" in legend
+
+
+def test_event_lines_are_numbered_with_a_key_of_titles_and_dates(hostile):
+    from sim.plots import event_numbers, fig_relations, fig_trade
+
+    res = hostile.results["hostile"]
+    months = event_numbers(res.world)
+    for fig in (fig_relations(res), fig_trade(res)):
+        (ax,) = fig.axes
+        marks = [t.get_text() for t in ax.texts]
+        assert marks == [str(k) for k in range(1, len(months) + 1)]
+        key = fig._supxlabel.get_text()
+        assert "1  2024-05: USA→CHN tariff (may2024_tariffs)" in key
+        assert "4  2024-08: USA→CHN threat" in key and len(months) == 5
