@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 from sim import outcomes as oc
 from sim.effects import fmt, pattern_shares
 from sim.metrics import DITTMER
-from sim.plots import PATTERN_COLORS, as_dates, band, date_axis, quantile_bands
+from sim.plots import PATTERN_COLORS, as_dates, band, date_axis, decision_key, quantile_bands
 
 if TYPE_CHECKING:  # type hints only: the comparison imports this module, not the reverse
     from sim.comparison import Comparison
@@ -39,12 +39,9 @@ def outcome_label(outcome: str) -> tuple[str, str]:
 
 
 def key_outcomes(comp: Comparison) -> list[str]:
-    """The outcomes drawn in the figures: the triangle's three relations, CHN–RUS and USA–CHN
-    trade (the reference's triangle), and the share of balanced triads."""
-    a, b, c = oc.triangle(comp.results[comp.reference].world)
-    names = [f"relation:{a}-{b}", f"relation:{a}-{c}", f"relation:{b}-{c}", f"trade:{b}-{c}",
-             f"trade:{a}-{b}", "balanced_share"]
-    keys = [oc.parse(n).column for n in names]
+    """The outcomes drawn in the figures: the key outcomes of the reference's world
+    (:func:`sim.outcomes.key_names`) that the comparison has."""
+    keys = [oc.parse(n).column for n in oc.key_names(comp.results[comp.reference].world)]
     return [k for k in keys if k in comp.outcome_names]
 
 
@@ -304,6 +301,8 @@ def fig_patterns(comp: Comparison) -> Figure:
 def fig_deals(comp: Comparison) -> Figure:
     keys = [k for k in comp.outcome_names if oc.parse(k).kind == "decision"]
     fig, axes = grid(max(1, len(keys)), height=3.2)
+    words = {d.label: decision_key(d, r.world) for r in comp.results.values()
+             for d in r.world.decisions}
     if not keys:
         axes[0].text(0.5, 0.5, "no decisions (policies) in these scenarios", ha="center",
                      va="center", transform=axes[0].transAxes)
@@ -315,8 +314,8 @@ def fig_deals(comp: Comparison) -> Figure:
                 continue
             ax.plot(as_dates(comp.results[name].dates), vals.mean(axis=0),
                     color=comp.colors[name], lw=2, label=name)
-        name, _ = outcome_label(key)
-        ax.set(ylim=(-0.02, 1.02), title=name, ylabel="share of runs, taken by then")
+        ax.set(ylim=(-0.02, 1.02), ylabel="share of runs, taken by then")
+        ax.set_title(words[oc.parse(key).decision], fontsize=10)
         date_axis(ax)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Deals and escalations: share of {comp.runs} runs in which each decision "

@@ -439,6 +439,15 @@ def triangle_outcome(world: Any) -> Outcome:
     return Outcome("dittmer", triangle(world))
 
 
+def key_names(world: Any) -> list[str]:
+    """The key outcomes every comparison reports and draws (outcomes over time, paired
+    differences, effects at the horizon): the triangle's three relations, its three trade
+    flows (USA–CHN, USA–RUS, CHN–RUS) and the share of balanced triads."""
+    pairs = [_dash(p) for p in world.key_pairs()]
+    return ([f"relation:{p}" for p in pairs] + [f"trade:{p}" for p in pairs]
+            + ["balanced_share"])
+
+
 def default_names(world: Any) -> list[str]:
     """The outcomes a world reports by default: the triangle's relations on both scales and
     its trade (both directions), each decision (taken by the date asked for, e.g. the
@@ -546,5 +555,5 @@ def evaluate(source: Any, names: str | Outcome | Iterable[str | Outcome],
 
 
 __all__ = ["KINDS", "LATENT_EPS", "Outcome", "OutcomeError", "decision_title", "default_names",
-           "describe", "evaluate", "parse", "parse_all", "steps_of", "triangle",
+           "describe", "evaluate", "key_names", "parse", "parse_all", "steps_of", "triangle",
            "triangle_outcome", "values"]

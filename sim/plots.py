@@ -4,6 +4,7 @@ so they work the same in scripts, notebooks and the CLI."""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -15,6 +16,8 @@ from matplotlib.figure import Figure
 from sim import outcomes as oc
 from sim.metrics import BAND_QUANTILES, DITTMER
 from sim.results import Results
+from sim.spec import Event
+from sim.world import Decision, World, decision_words
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22"]
@@ -64,10 +67,45 @@ def _runs_note(res: Results) -> str:
     return "one run" if r == 1 else f"median, 50% and 90% bands of {r} runs"
 
 
-def _mark_events(ax, res: Results) -> None:
-    dates = as_dates(res.dates)
-    for t, _ in res.world.scheduled_events:
-        ax.axvline(dates[min(t + 1, len(dates) - 1)], color="0.6", lw=0.6, ls=":", zorder=0)
+def event_title(ev: Event) -> str:
+    """A scheduled event in a few words: ``USA→CHN tariff (may2024_tariffs)``."""
+    what = f"{'+'.join(ev.actors)}→{'+'.join(ev.targets)} {ev.type.replace('_', ' ')}"
+    return f"{what} ({ev.id})" if ev.id else what
+
+
+def event_numbers(*worlds: World) -> dict[int, int]:
+    """Number (1, 2, …) of each month with a scheduled event in any of ``worlds``, in date
+    order: the events of one month share a line and a number."""
+    months = sorted({t for w in worlds for t, _ in w.scheduled_events})
+    return {t: k + 1 for k, t in enumerate(months)}
+
+
+def event_key(numbers: dict[int, int], *worlds: World, width: int = 150) -> str:
+    """The key to the numbered event lines, a line per number: ``1 2024-05: USA→CHN tariff
+    (may2024_tariffs), …``, each wrapped at ``width`` characters, under a heading."""
+    titles: dict[int, list[str]] = {t: [] for t in numbers}
+    dates: dict[int, str] = {}
+    for w in worlds:
+        for t, ev in w.scheduled_events:
+            dates[t] = ev.date
+            if event_title(ev) not in titles[t]:
+                titles[t].append(event_title(ev))
+    items = [textwrap.fill(f"{numbers[t]}  {dates[t]}: {', '.join(titles[t])}", width,
+                           subsequent_indent="      ") for t in sorted(numbers)]
+    return "\n".join(["Scheduled events (numbered dotted lines; an event acts from the next "
+                      "month):", *items])
+
+
+def mark_events(ax, dates: np.ndarray, events: list[tuple[int, Event]],
+                numbers: dict[int, int], color: str = "0.6") -> None:
+    """A dotted line at the step each event first acts on (the month after its date),
+    numbered at the top of ``ax`` as in :func:`event_key`."""
+    for k, t in enumerate(sorted({t for t, _ in events})):
+        x = dates[min(t + 1, len(dates) - 1)]
+        ax.axvline(x, color=color, lw=0.6, ls=":", zorder=0)
+        ax.text(x, 0.985 - 0.06 * (k % 2), str(numbers[t]), transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=7, color="0.3",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.6", "lw": 0.5})
 
 
 def _panels(res: Results, reference: Results | None, names: tuple[str, str] | None
@@ -88,14 +126,19 @@ def _triangle_over_time(res: Results, what: str, ylabel: str, title: str,
     panels = _panels(res, reference, names)
     fig = Figure(figsize=(9 if reference is None else 13, 4.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    numbers = event_numbers(*(r.world for r, _ in panels))
     for ax, (r, _) in zip(axes, panels, strict=True):
         dates = as_dates(r.dates)
         for k, (a, b) in enumerate(r.key_pairs()):
             band(ax, dates, getattr(r, f"{what}_bands")(a, b), PALETTE[k], f"{a}–{b}", r.runs)
-        _mark_events(ax, r)
+        mark_events(ax, dates, r.world.scheduled_events, numbers)
         date_axis(ax)
         ax.grid(alpha=0.3)
-    note = f"{title} ({_runs_note(res)}; dotted lines: scheduled events)"
+    if numbers:
+        fig.supxlabel(event_key(numbers, *(r.world for r, _ in panels),
+                                width=140 if reference is None else 200),
+                      fontsize=8, ha="left", x=0.01, color="0.25")
+    note = f"{title} ({_runs_note(res)}; numbered dotted lines: scheduled events)"
     if reference is None:
         axes[0].set(title=f"{panels[0][1]}\n{note}")
     else:
@@ -275,6 +318,12 @@ def fig_triangle(res: Results, steps: list[int] | None = None,
     return fig
 
 
+def decision_key(d: Decision, world: World) -> str:
+    """A decision's label and what it is in words: ``CHN: pipeline = CHN grants RUS a gas
+    pipeline deal`` (:func:`sim.world.decision_words`)."""
+    return f"{oc.decision_title(d.label)} = {decision_words(d, world.ids)}"
+
+
 def fig_deals(res: Results, reference: Results | None = None,
               names: tuple[str, str] | None = None) -> Figure:
     """Decisions: share of runs in which each has been taken, and its monthly probability;
@@ -289,8 +338,7 @@ def fig_deals(res: Results, reference: Results | None = None,
     ref_dates = None if reference is None else as_dates(reference.dates)
     for k, d in enumerate(res.world.decisions):
         col = PALETTE[k % len(PALETTE)]
-        ax1.plot(dates, share[:, d.index], color=col, lw=2,
-                 label=oc.decision_title(d.label))
+        ax1.plot(dates, share[:, d.index], color=col, lw=2, label=decision_key(d, res.world))
         ax2.plot(dates[1:], prob[:, d.index], color=col, lw=2)
         if d.label in ref:
             ax1.plot(ref_dates, ref_share[:, ref[d.label]], color=col, lw=1.2, ls="--")
@@ -303,7 +351,7 @@ def fig_deals(res: Results, reference: Results | None = None,
         date_axis(ax)
         ax.grid(alpha=0.3)
     if res.world.decisions:
-        ax1.legend(frameon=False, fontsize=8)
+        fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=8)
     else:
         for ax in (ax1, ax2):
             ax.text(0.5, 0.5, "no policies in this scenario", ha="center", va="center",

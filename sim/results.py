@@ -58,8 +58,7 @@ def summary_columns(world: World) -> list[str]:
 
 def key_outcome_names(world: World) -> list[str]:
     """The outcomes comparisons report (:meth:`Results.key_outcomes`)."""
-    return (_triangle_names(world, ("relation", "trade")) + ["balanced_share"]
-            + [f"decision:{d.label}" for d in world.decisions])
+    return oc.key_names(world) + [f"decision:{d.label}" for d in world.decisions]
 
 
 class Results:

@@ -206,6 +206,24 @@ def policy_labels(policies: list[Policy]) -> list[str]:
     return labels
 
 
+ASK_WORDS = {"pipeline": "a gas pipeline deal", "military_hardware": "military hardware",
+             "finance_access": "access to its finance"}
+INSTRUMENT_WORDS = {"tariff": "raises tariffs on", "secondary_sanctions":
+                    "imposes secondary sanctions on"}
+
+
+def decision_words(d: Decision, ids: list[str]) -> str:
+    """A decision in plain words: ``CHN grants RUS a gas pipeline deal``, ``USA raises tariffs
+    on CHN for backing RUS``, ``RUS offers CHN price concessions``."""
+    actor, other = ids[d.actor], ids[d.other]
+    if d.rule == "grant_ask":
+        return f"{actor} grants {other} {ASK_WORDS[d.params.ask]}"
+    if d.rule == "escalate":
+        return (f"{actor} {INSTRUMENT_WORDS[d.params.instrument]} {other} for backing "
+                f"{ids[d.watch]}")
+    return f"{actor} offers {other} price concessions"
+
+
 def decision_fields(pol: Policy, values: object | None = None) -> dict[str, object]:
     """The event fields a policy's decision sets (gas, trade, tariff rate and coverage, the
     concession's intensity), from ``values`` (the policy's parameters for some runs,

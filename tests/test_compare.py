@@ -380,12 +380,22 @@ def test_difference_panels_of_one_kind_share_the_y_scale(hostile):
     rel = [v for k, v in limits.items() if k.endswith("relation")]
     trade = [v for k, v in limits.items() if k.endswith("trade")]
     assert len(rel) == 3 and len(set(rel)) == 1
-    assert len(trade) == 2 and len(set(trade)) == 1
+    assert len(trade) == 3 and len(set(trade)) == 1
     # the hostile child moves USA-CHN far more than CHN-RUS: the shared scale shows it
     e = hostile.effects.set_index(["scenario", "outcome", "scale", "month"])
     big = abs(e.loc[("hostile", "relation_USA-CHN", "relation", 12), "mean"])
     small = abs(e.loc[("hostile", "relation_CHN-RUS", "relation", 12), "mean"])
     assert big > 10 * small and rel[0][1] - rel[0][0] >= big
+
+
+def test_every_key_outcome_figure_shows_all_three_triad_trade_flows(hostile):
+    """USA–CHN, USA–RUS and CHN–RUS trade: in the paired differences, the outcomes over time
+    and the distributions at the horizon (one declaration: sim.outcomes.key_names)."""
+    trade = {"USA–CHN trade", "USA–RUS trade", "CHN–RUS trade"}
+    assert {"trade_USA-CHN", "trade_USA-RUS", "trade_CHN-RUS"} <= set(hostile.key_outcomes())
+    for fig in (hostile.fig_differences(), hostile.fig_outcomes(), hostile.fig_horizon()):
+        titles = {ax.get_title() for ax in fig.axes if ax.get_visible()}
+        assert trade <= titles
 
 
 def test_pattern_figure_is_a_sentence_when_one_pattern_holds_throughout(hostile):
@@ -562,3 +572,28 @@ def test_the_effects_view_names_each_scale_unit(tmp_path):
            "param_lo": 0.1, "param_hi": 2.0, "sign_share": 1.0, "zero_share": 0.0}
     view = effects_view(pd.DataFrame([row]))
     assert view["scale"][0] == f"trade ({UNITS['trade']})" and "USD" in view["scale"][0]
+
+
+def test_decision_figures_name_each_decision_in_words(hostile):
+    """Comparison panels and the one-ensemble legend say what each decision is, not a code."""
+    from sim.plots import fig_deals
+
+    titles = [ax.get_title() for ax in hostile.fig_deals().axes if ax.get_visible()]
+    assert any("CHN grants RUS a gas pipeline deal" in t for t in titles)
+    assert any("USA raises tariffs on CHN for backing RUS" in t for t in titles)
+    legend = [t.get_text() for t in fig_deals(hostile.results["baseline"]).legends[0].get_texts()]
+    assert "CHN: pipeline = CHN grants RUS a gas pipeline deal" in legend
+
+
+def test_event_lines_are_numbered_with_a_key_of_titles_and_dates(hostile):
+    from sim.plots import event_numbers, fig_relations, fig_trade
+
+    res = hostile.results["hostile"]
+    months = event_numbers(res.world)
+    for fig in (fig_relations(res), fig_trade(res)):
+        (ax,) = fig.axes
+        marks = [t.get_text() for t in ax.texts]
+        assert marks == [str(k) for k in range(1, len(months) + 1)]
+        key = fig._supxlabel.get_text()
+        assert "1  2024-05: USA→CHN tariff (may2024_tariffs)" in key
+        assert "4  2024-08: USA→CHN threat" in key and len(months) == 5
