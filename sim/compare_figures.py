@@ -24,7 +24,7 @@ from matplotlib.patches import Patch
 
 from sim import outcomes as oc
 from sim.effects import fmt, pattern_shares
-from sim.metrics import DITTMER
+from sim.metrics import DITTMER, PATTERN_NAMES, constant_pattern
 from sim.plots import PATTERN_COLORS, as_dates, band, date_axis, decision_key, quantile_bands
 
 if TYPE_CHECKING:  # type hints only: the comparison imports this module, not the reverse
@@ -242,12 +242,6 @@ def fig_horizon(comp: Comparison) -> Figure:
     return fig
 
 
-def constant_pattern(res: Any) -> str | None:
-    """The Dittmer pattern every run of an ensemble is in at every month, or None."""
-    codes = np.unique(res.dittmer_codes)
-    return DITTMER[int(codes[0])] if codes.size == 1 else None
-
-
 def fig_patterns(comp: Comparison) -> Figure:
     """Share of runs in each Dittmer pattern of the triangle over time, one panel per
     scenario; a scenario in one pattern throughout gets a sentence instead of a panel, and when
@@ -255,9 +249,9 @@ def fig_patterns(comp: Comparison) -> Figure:
     w = comp.results[comp.reference].world
     a, b, c = (w.ids[i] for i in w.triad())
     head = f"{a}–{b}–{c} strategic triangle"
-    fixed = {n: constant_pattern(comp.results[n]) for n in comp.names}
+    fixed = {n: constant_pattern(comp.results[n].dittmer_codes) for n in comp.names}
     if len(set(fixed.values())) == 1 and fixed[comp.reference] is not None:
-        pattern = fixed[comp.reference].replace("_", " ")
+        pattern = PATTERN_NAMES[fixed[comp.reference]]
         first, last = comp.results[comp.reference].dates[0], comp.horizon
         fig = Figure(figsize=(9, 2.2), layout="constrained")
         ax = fig.subplots()
@@ -276,13 +270,13 @@ def fig_patterns(comp: Comparison) -> Figure:
         res = comp.results[name]
         label = name + (" (reference)" if name == comp.reference else "")
         if fixed[name] is not None:
-            ax.text(0.5, 0.5, f"{fixed[name].replace('_', ' ')}\nin every run, every month",
+            ax.text(0.5, 0.5, f"{PATTERN_NAMES[fixed[name]]}\nin every run, every month",
                     ha="center", va="center", fontsize=10, transform=ax.transAxes,
                     color=PATTERN_COLORS[fixed[name]])
             ax.set(title=label, xticks=[], yticks=[])
             continue
         ax.stackplot(as_dates(res.dates), pattern_shares(res).T,
-                     labels=[p.replace("_", " ") for p in DITTMER],
+                     labels=[PATTERN_NAMES[p] for p in DITTMER],
                      colors=[PATTERN_COLORS[p] for p in DITTMER], alpha=0.85)
         ax.set(ylim=(0, 1), title=label)
         ax.set_xlim(as_dates(res.dates)[[0, -1]])
@@ -292,7 +286,7 @@ def fig_patterns(comp: Comparison) -> Figure:
     for ax in axes[::cols]:
         ax.set_ylabel("share of runs")
     handles = [Patch(facecolor=PATTERN_COLORS[p], alpha=0.85) for p in DITTMER]
-    fig.legend(handles, [p.replace("_", " ") for p in DITTMER], loc="outside right upper",
+    fig.legend(handles, [PATTERN_NAMES[p] for p in DITTMER], loc="outside right upper",
                frameon=False, title="Dittmer pattern")
     fig.suptitle(f"{head}: share of {comp.runs} runs in each pattern")
     return fig

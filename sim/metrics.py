@@ -24,6 +24,17 @@ BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DITTMER = ("menage_a_trois", "stable_marriage", "romantic_triangle", "unit_veto")
 """Pattern names by code: 3, 1, 2 and 0 friendly dyads of the three."""
 
+PATTERN_NAMES = {"menage_a_trois": "ménage à trois", "stable_marriage": "stable marriage",
+                 "romantic_triangle": "romantic triangle", "unit_veto": "unit veto"}
+"""Dittmer's names of the patterns, as figures and tables write them."""
+
+
+def constant_pattern(codes: np.ndarray) -> str | None:
+    """The Dittmer pattern (a :data:`DITTMER` name) of every entry of ``codes`` (pattern codes,
+    any shape, e.g. runs × months), or None if there are several."""
+    found = np.unique(codes)
+    return DITTMER[int(found[0])] if found.size == 1 else None
+
 FRUSTRATION_EXACT_MAX = 12
 """:func:`frustration` enumerates all ``2^(N-1)`` splits up to this many states (exact); above,
 it returns the best split two local searches find (an upper bound)."""

@@ -14,7 +14,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from sim import outcomes as oc
-from sim.metrics import BAND_QUANTILES, DITTMER
+from sim.metrics import BAND_QUANTILES, DITTMER, PATTERN_NAMES, constant_pattern
 from sim.results import Results
 from sim.spec import Event
 from sim.world import Decision, World, decision_words
@@ -172,6 +172,8 @@ def fig_trade(res: Results, reference: Results | None = None,
 
 
 VALUES_MAX = 15
+HEATMAP_READING = ("each cell: the row state's disposition toward the column state, median over "
+                   "runs (+1 allied, blue; 0 neutral; −1 hostile, red)")
 """Heatmaps of up to this many states print every cell's value and label every state."""
 LABELS_MAX = 60
 """At most this many state labels per heatmap axis; above, every k-th state is labelled and
@@ -244,6 +246,7 @@ def fig_heatmap(res: Results, month: int = -1, reference: Results | None = None,
     axes = fig.subplots(1, 2)
     norm = TwoSlopeNorm(vmin=-1, vcenter=0, vmax=1)
     shown = np.arange(0, n, step)
+    cell_pt = max(6.0, min(9.0, 120 / n))  # the values shrink with the states, not below 6 pt
     bounds = np.flatnonzero(np.diff(sides)) + 0.5
     panels = ([(res, 0, ""), (res, month, "")] if reference is None else
               [(r, month, f"{name}\n") for r, name in _panels(res, reference, names)])
@@ -253,7 +256,7 @@ def fig_heatmap(res: Results, month: int = -1, reference: Results | None = None,
         for i in range(n if not big else 0):
             for j in range(n):
                 if i != j:
-                    ax.text(j, i, f"{m[i, j]:+.2f}", ha="center", va="center", fontsize=8,
+                    ax.text(j, i, f"{m[i, j]:+.2f}", ha="center", va="center", fontsize=cell_pt,
                             color="white" if abs(m[i, j]) > 0.6 else "black")
         size = 10 if not big else TICK_PT
         ax.set_xticks(shown, ids[order][shown], rotation=90 if big else 0, fontsize=size)
@@ -271,7 +274,7 @@ def fig_heatmap(res: Results, month: int = -1, reference: Results | None = None,
     fig.colorbar(im, ax=axes, shrink=0.85 if not big else 0.6, label=RELATION_LABEL)
     suffix = f" ({n} states; order in heatmap_order.csv)" if step > 1 else ""
     head = res.world.spec.scenario.title if reference is None else "Scenario and reference"
-    fig.suptitle(f"{head}: alignment matrix{suffix}")
+    fig.suptitle(f"{head}: alignment matrix{suffix}\n{HEATMAP_READING}", fontsize=11)
     return fig
 
 
@@ -308,13 +311,13 @@ def fig_triangle(res: Results, steps: list[int] | None = None,
         codes = r.dittmer_codes[:, step]
         top = np.bincount(codes, minlength=4)
         k = int(top.argmax())
-        ax.set_title(f"{name}{r.dates[step]}\n{DITTMER[k].replace('_', ' ')} "
+        ax.set_title(f"{name}{r.dates[step]}\n{PATTERN_NAMES[DITTMER[k]]} "
                      f"({top[k] / len(codes):.0%} of runs)", fontsize=10)
         ax.set(xlim=(-0.05, 1.05), ylim=(0.0, 1.05), aspect="equal")
         ax.axis("off")
     fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8,
                  label="median x̄")
-    fig.suptitle("Strategic triangle (Dittmer 1981)")
+    fig.suptitle(f"{res.world.spec.scenario.title}: strategic triangle (Dittmer 1981)")
     return fig
 
 
@@ -322,6 +325,17 @@ def decision_key(d: Decision, world: World) -> str:
     """A decision's label and what it is in words: ``CHN: pipeline = CHN grants RUS a gas
     pipeline deal`` (:func:`sim.world.decision_words`)."""
     return f"{oc.decision_title(d.label)} = {decision_words(d, world.ids)}"
+
+
+def spike_limit(values: np.ndarray) -> float | None:
+    """An upper y-limit that keeps a few one-month spikes from flattening the rest of a panel:
+    1.2 × the 95th percentile of ``values`` (any shape; NaN ignored) when their maximum is more
+    than three times that percentile, else None (draw everything)."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return None
+    p95 = float(np.quantile(v, 0.95))
+    return 1.2 * p95 if p95 > 0 and v.max() > 3 * p95 else None
 
 
 def fig_deals(res: Results, reference: Results | None = None,
@@ -347,6 +361,12 @@ def fig_deals(res: Results, reference: Results | None = None,
             title="Decisions taken so far")
     ax2.set(ylim=(0, None), ylabel="probability of acting that month",
             title="Monthly probability (mean over runs; 0 after a one-off deal)")
+    plotted = np.concatenate([prob.ravel()] + ([] if ref_prob is None else [ref_prob.ravel()]))
+    limit = spike_limit(plotted)
+    if limit is not None:
+        ax2.set_ylim(0, limit)
+        ax2.text(0.99, 0.97, f"peaks up to {np.nanmax(plotted):.1%} clipped", ha="right",
+                 va="top", transform=ax2.transAxes, fontsize=8, color="0.3")
     for ax in (ax1, ax2):
         date_axis(ax)
         ax.grid(alpha=0.3)
@@ -396,12 +416,25 @@ def fig_landscape(res: Results, reference: Results | None = None,
 
 
 def fig_patterns(res: Results) -> Figure:
-    """Share of runs in each Dittmer pattern over time."""
+    """Share of runs in each Dittmer pattern over time; a sentence instead of a plot when every
+    run is in one pattern at every month (a flat band carries no information)."""
+    title = f"{res.world.spec.scenario.title}\n{oc.triangle_outcome(res.world).label}"
+    fixed = constant_pattern(res.dittmer_codes)
+    if fixed is not None:
+        fig = Figure(figsize=(9, 2.2), layout="constrained")
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"The same pattern in every run at every month "
+                f"({res.dates[0]} … {res.dates[-1]}): {PATTERN_NAMES[fixed]}.\n"
+                "No pattern changes, so there is nothing to plot.", ha="center", va="center",
+                fontsize=11, transform=ax.transAxes)
+        ax.set_title(title)
+        return fig
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.subplots()
     dates = as_dates(res.dates)
     shares = np.stack([(res.dittmer_codes == k).mean(axis=0) for k in range(4)])
-    ax.stackplot(dates, shares, labels=[p.replace("_", " ") for p in DITTMER],
+    ax.stackplot(dates, shares, labels=[PATTERN_NAMES[p] for p in DITTMER],
                  colors=[PATTERN_COLORS[p] for p in DITTMER], alpha=0.85)
     ax.set(ylim=(0, 1), ylabel="share of runs",
            title=f"{res.world.spec.scenario.title}\n{oc.triangle_outcome(res.world).label}")

@@ -597,3 +597,64 @@ def test_event_lines_are_numbered_with_a_key_of_titles_and_dates(hostile):
         key = fig._supxlabel.get_text()
         assert "1  2024-05: USA→CHN tariff (may2024_tariffs)" in key
         assert "4  2024-08: USA→CHN threat" in key and len(months) == 5
+
+
+def _texts(fig) -> str:
+    """Every piece of text of a matplotlib figure (titles, legends, annotations), a line each."""
+    from matplotlib.text import Text
+
+    return "\n".join(t.get_text() for t in fig.findobj(Text))
+
+
+def test_triangle_and_pattern_figures_name_the_scenario_and_the_pattern(hostile):
+    """The triangle figure says whose triangle it is; Dittmer's names are spelt as his
+    (ménage à trois); a pattern that never changes is said in words, not drawn as a flat
+    band."""
+    import copy
+
+    from sim.plots import fig_patterns, fig_triangle
+
+    res = hostile.results[hostile.reference]
+    assert res.world.spec.scenario.title in fig_triangle(res)._suptitle.get_text()
+    text = _texts(fig_patterns(res))
+    if np.unique(res.dittmer_codes).size == 1:
+        assert "same pattern in every run" in text and "nothing to plot" in text
+    else:
+        assert "ménage à trois" in text and "menage" not in text
+    mixed = copy.copy(res)  # one run-month in another pattern: the shares are drawn
+    codes = res.dittmer_codes.copy()
+    codes[0, -1] = (codes[0, -1] + 1) % 4
+    mixed.__dict__["dittmer_codes"] = codes  # a cached property: the copy's own value
+    text = _texts(fig_patterns(mixed))
+    assert "ménage à trois" in text and "menage" not in text and "nothing to plot" not in text
+
+
+def test_one_month_spikes_do_not_flatten_the_probability_panel(hostile):
+    """A first-month spike sets no scale: the panel is clipped and says by how much."""
+    from sim.plots import fig_deals, spike_limit
+
+    flat = np.full(100, 0.01)
+    assert spike_limit(flat) is None  # nothing to clip
+    spiky = flat.copy()
+    spiky[0] = 0.30
+    assert 0.01 <= spike_limit(spiky) < 0.30
+    res = hostile.results[hostile.reference]
+    prob = res.mean_prob()
+    fig = fig_deals(res)
+    top = fig.axes[1].get_ylim()[1]
+    limit = spike_limit(prob.ravel())
+    if limit is None:
+        assert top >= np.nanmax(prob) and "clipped" not in _texts(fig)
+    else:
+        assert top == pytest.approx(limit)
+        assert f"peaks up to {np.nanmax(prob):.1%} clipped" in _texts(fig)
+
+
+def test_heatmap_says_what_its_colour_means_and_keeps_values_legible(hostile):
+    from sim.plots import HEATMAP_READING, fig_heatmap
+
+    res = hostile.results[hostile.reference]
+    fig = fig_heatmap(res)
+    assert HEATMAP_READING in fig._suptitle.get_text() and "hostile" in HEATMAP_READING
+    sizes = {t.get_fontsize() for ax in fig.axes[:2] for t in ax.texts}
+    assert sizes and min(sizes) >= 6
