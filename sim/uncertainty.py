@@ -420,9 +420,16 @@ def split_runs(runs: int | None = None, draws: int | None = None,
     d = draws if draws is not None else runs // runs_per_draw
     k = runs_per_draw if runs_per_draw is not None else runs // draws
     if d * k != runs:
-        raise UserError(f"--runs: got {runs}; expected draws x runs per draw (--draws "
-                        f"{draws or '?'} x --runs-per-draw {runs_per_draw or '?'}), a multiple "
-                        "of the one given")
+        if draws is not None and runs_per_draw is not None:
+            raise UserError(f"--runs: got {runs} with --draws {draws} and --runs-per-draw "
+                            f"{runs_per_draw}; expected {draws * runs_per_draw} (draws × runs "
+                            "per draw), or leave one of the three out")
+        given, m = (f"--draws {draws}", draws) if draws is not None else \
+            (f"--runs-per-draw {runs_per_draw}", runs_per_draw)
+        near = [n for n in (runs // m * m, (runs // m + 1) * m, (runs // m + 2) * m) if n >= m][:2]
+        raise UserError(f"--runs: got {runs} with {given}; expected a multiple of {m} (every "
+                        "draw gets the same number of runs), e.g. "
+                        + " or ".join(f"--runs {n}" for n in near))
     return d, k
 
 

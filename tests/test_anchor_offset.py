@@ -151,7 +151,8 @@ def test_anchor_offset_bad_value_is_one_clear_error(value):
         spec_from_dict(data, "t.toml")
     msg = str(err.value)
     assert msg.startswith("t.toml at scenario.anchor_offset: got ")
-    assert msg.endswith('expected one of "none", "steady_start"')
+    assert 'expected one of "none", "steady_start"' in msg
+    assert msg.endswith('(did you mean "steady_start"?)') == (value == "steady")  # a near miss
 
 
 def test_anchor_offset_defaults_to_none():

@@ -120,6 +120,25 @@ def test_sobol_effect_screen_chooses_parameters(spec):
     assert res.indices.value.notna().all()
 
 
+def test_sensitivity_counts_every_run_it_makes(spec, monkeypatch):
+    """The runs a Sobol analysis reports are all it simulated, its Morris screen included
+    (counted where every run goes: the ensemble's outcome values)."""
+    import sim.explore.sensitivity as sens
+
+    made = []
+    real = sens.outcome_values
+
+    def counting(world, seed, streams, par, *args, **kwargs):
+        made.append(len(streams))  # one stream row per run
+        return real(world, seed, streams, par, *args, **kwargs)
+
+    monkeypatch.setattr(sens, "outcome_values", counting)
+    res = sobol(spec, outcomes=["relation:USA-CHN"], n=16, reps=1, top=3, screen_r=3)
+    assert res.all_runs == sum(made) > res.runs == made[-1]
+    assert res.runs_text().startswith(f"{sum(made):,} runs (")
+    assert f"{res.screening.runs:,} in the Morris screen" in res.runs_text()
+
+
 def test_event_variants(spec):
     i = next(k for k, e in enumerate(spec.events) if e.rate is not None)
     half = event_variant(spec, i, "x0.5")

@@ -141,8 +141,16 @@ def test_counts(given, expected):
 
 
 def test_counts_that_do_not_fit_are_one_line(small):
-    with pytest.raises(UserError, match="--runs: got 50; expected draws x runs per draw"):
+    with pytest.raises(UserError, match=r"--runs: got 50 with --draws 7; expected a multiple of 7 "
+                       r"\(every draw gets the same number of runs\), e.g. --runs 49 or --runs 56"):
         unc.split_runs(runs=50, draws=7)
+    with pytest.raises(UserError, match=r"e\.g\. --runs 5 or --runs 10$"):  # fewer runs than draws
+        unc.split_runs(runs=3, draws=5)
+    with pytest.raises(UserError, match=r"--runs: got 50 with --draws 7 and --runs-per-draw 3; "
+                       r"expected 21 \(draws × runs per draw\), or leave one of the three out"):
+        unc.split_runs(runs=50, draws=7, runs_per_draw=3)
+    with pytest.raises(UserError, match=r"a multiple of 4 .*--runs 8 or --runs 12"):
+        unc.split_runs(runs=10, runs_per_draw=4)
     with pytest.raises(UserError, match="--draws: got 4; expected no --draws with --fixed"):
         unc.split_runs(draws=4, fixed=True)
 

@@ -138,7 +138,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                         reps=args.reps or (1 if quick else 4),
                         top=args.top or (QUICK["top"] if quick else 12), **common)
         res.write(out, force=args.force, figures=not args.no_figures)
-    print(f"wrote {out}/ ({res.method}, {res.runs} runs in {res.seconds:.1f} s)")
+    print(f"wrote {out}/ ({res.method}, {res.runs_text()} in {res.seconds:.1f} s)")
     for o in res.outcomes:
         top = res.top(o, res.dates[-1], 3)
         key = "ST" if res.method == "sobol" else "mu_star"

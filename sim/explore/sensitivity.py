@@ -81,6 +81,20 @@ class Sensitivity:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def all_runs(self) -> int:
+        """Every run the analysis made: its own and those of the screen that chose its
+        factors."""
+        return self.runs + (0 if self.screening is None else self.screening.all_runs)
+
+    def runs_text(self) -> str:
+        """``"1,200 runs (880 in the Morris screen that chose the factors, 320 for the Sobol
+        indices)"``, or ``"320 runs"`` with no screen."""
+        if self.screening is None:
+            return f"{self.runs:,} runs"
+        return (f"{self.all_runs:,} runs ({self.screening.runs:,} in the Morris screen that "
+                f"chose the factors, {self.runs:,} for the {self.method.title()} indices)")
+
+    @property
     def scenario(self) -> str:
         return self.specs[0].scenario.name
 
@@ -144,6 +158,7 @@ class Sensitivity:
                 "vs": None if self.vs is None else self.specs[1].source,
                 "outcomes": self.outcomes, "dates": self.dates, "n": self.n,
                 "reps": self.reps, "seed": self.seed, "runs": self.runs,
+                "all_runs": self.all_runs,
                 "parameters": self.space.names,
                 "design": _design_text(self.method, self.n, len(self.space), self.reps),
                 "seconds": round(self.seconds, 2), **(settings or {})}
@@ -420,7 +435,7 @@ def summary_markdown(res: Sensitivity, k: int = 5) -> str:
     lines = [f"# Sensitivity ({res.method}) of {res.scenario}"
              + (f": effect of {res.vs}" if res.vs else ""), "",
              _design_text(res.method, res.n, len(res.space), res.reps)
-             + f"; {res.runs} runs in {res.seconds:.1f} s.", ""]
+             + f"; {res.runs_text()} in {res.seconds:.1f} s.", ""]
     for o in res.outcomes:
         for d in res.dates:
             lines += [f"## {o} at {d} ({res.quantity})", ""]
