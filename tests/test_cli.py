@@ -246,11 +246,15 @@ def test_sensitivity_quick_and_too_small_n(tmp_path, capsys):
     out = tmp_path / "q"
     assert main(["sensitivity", str(BASELINE), "--quick", "--out", str(out), "--quiet",
                  "--no-figures"]) == 0
-    assert "(sobol, 320 runs in" in capsys.readouterr().out
+    said = re.search(r"\(sobol, ([\d,]+) runs \(([\d,]+) in the Morris screen that chose the "
+                     r"factors, 320 for the Sobol indices\) in", capsys.readouterr().out)
+    total, screen = (int(g.replace(",", "")) for g in said.groups())
+    assert total == screen + 320  # every run made, the screen's included
+    assert json.loads((out / "manifest.json").read_text())["settings"]["all_runs"] == total
     assert pd.read_csv(out / "factors.csv")["parameter"].nunique() == 8
     assert main(["sensitivity", str(BASELINE), "--quick", "--n", "16", "--top", "2", "--out",
                  str(tmp_path / "q2"), "--quiet", "--no-figures"]) == 0
-    assert "(sobol, 64 runs in" in capsys.readouterr().out
+    assert ", 64 for the Sobol indices) in" in capsys.readouterr().out
     assert main(["sensitivity", str(BASELINE), "--n", "4", "--out", str(tmp_path / "n4")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --n: got 4; expected a power of 2 of at least 16")
