@@ -36,6 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 LOAD_MS = 60_000  # first render of a page: a new kernel builds its model (2 busy cores)
+PLAY_MS = 1_000  # longer than a step of Play under load (PLAY_SECONDS apart)
 TIMEOUT_MS = 30_000  # one Step or Reset
 ANSWER_MS = 180_000  # an explorer answer: two 500-run ensembles (the first compiles numba)
 LAPTOP = {"width": 1366, "height": 768}
@@ -257,18 +258,21 @@ class Session:
         self.page.get_by_role("button", name=name, exact=True).click()
 
     def pause(self) -> None:
-        """Press Pause and wait until the page offers Play again. On two busy cores a click on a
-        button the page re-renders every Play interval can be dropped by the browser before it
-        reaches the server; then the button still says Pause, and it is pressed once more (a
-        Pause that reaches the server and does not stop the run still fails)."""
+        """Press Pause and wait until the page offers Play again (Play enabled, Pause
+        disabled). On two busy cores a click on a button the page re-renders every Play
+        interval can be dropped before it reaches the server; Pause is then pressed once more
+        (Pause only ever pauses, so a second press cannot resume the run)."""
+        from playwright.sync_api import expect
+
         play = self.page.get_by_role("button", name="Play", exact=True)
         self.click("Pause")
         try:
-            play.wait_for(timeout=5_000)
-        except Exception:  # playwright's TimeoutError
-            if self.page.get_by_role("button", name="Pause", exact=True).count():
-                self.click("Pause")
-            play.wait_for()
+            expect(play).to_be_enabled(timeout=5_000)
+        except AssertionError:
+            pause = self.page.get_by_role("button", name="Pause", exact=True)
+            if pause.is_enabled():
+                pause.click()
+            expect(play).to_be_enabled(timeout=TIMEOUT_MS)
 
     def step(self, month: int) -> None:
         """Press Step and wait for the panel to show ``month``."""
@@ -347,6 +351,7 @@ def test_page_renders_offline_and_steps(session):
     s.click("Play")  # steps on its own until paused
     expect(s.panel).to_contain_text(re.compile(r"month ([4-9]|\d\d) \("), timeout=TIMEOUT_MS)
     s.pause()
+    s.page.wait_for_timeout(PLAY_MS)  # a step already under way when Pause arrived completes
     paused = re.search(r"month \d+ \(", s.text()).group()
     s.page.wait_for_timeout(1500)  # several Play intervals: a paused run stays where it was
     assert paused in s.text()

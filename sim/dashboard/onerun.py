@@ -184,11 +184,13 @@ def OneRun() -> None:
                 model.step()
         tick.value += 1
 
-    def play_or_pause() -> None:
-        """Pause takes effect at once: no step of Play's thread lands after it is pressed."""
-        with lock:
-            running[0] = not playing.value
-        playing.set(running[0])
+    def set_playing(on: bool) -> None:
+        """Play (``on``) or Pause, each idempotent (a second Pause never resumes). After Pause
+        Play's thread starts no new step (it checks the flag under the model's lock); one
+        already under way completes. The flag is set without the lock: waiting for it here,
+        in the page's event handler, stalled the page while Play's thread rendered."""
+        running[0] = on
+        playing.set(on)
         tick.value += 1  # show the month the run stopped at
 
     problem = solara.use_reactive(None)
@@ -231,8 +233,9 @@ def OneRun() -> None:
                 solara.InputInt("Seed", value=seed, optional=True)  # applied on Enter or leaving
             solara.Button("Reset", on_click=reset, color="primary", outlined=True)
             solara.Button("Step", on_click=step, disabled=playing.value)
-            solara.Button("Pause" if playing.value else "Play",
-                          on_click=play_or_pause)
+            solara.Button("Play", on_click=lambda: set_playing(True), disabled=playing.value)
+            solara.Button("Pause", on_click=lambda: set_playing(False),
+                          disabled=not playing.value)
         with solara.Row(style={"flex-wrap": "wrap"}):
             for image in (relations, balanced):
                 with solara.Div(style={"flex": "1 1 340px", "min-width": "0"}):
