@@ -173,7 +173,7 @@ def OneRun() -> None:
     lock = solara.use_memo(threading.Lock, dependencies=[])
     months = model.world.spec.scenario.months
 
-    running = solara.use_memo(lambda: [False], dependencies=[])  # Play's flag, under the lock
+    running = solara.use_memo(lambda: [False], dependencies=[])  # Play's flag (read under the lock)
 
     def step(playing_only: bool = False) -> None:
         """One month (for Play's thread, ``playing_only``: only while still playing)."""
@@ -199,8 +199,7 @@ def OneRun() -> None:
         problem.value = seed_problem(seed.value)
         if problem.value:
             return
-        with lock:
-            running[0] = False
+        running[0] = False  # not under the lock: see set_playing
         playing.value = False
         set_model(DashboardModel(title.value, seed.value))  # Play's task stops: a new model
         tick.value = 0
