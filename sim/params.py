@@ -413,6 +413,17 @@ def _locate(spec: ScenarioSpec, name: str) -> tuple[str, Any, str]:
     return "policy", labels.index(parts[1]), parts[2]
 
 
+def value_path(spec: ScenarioSpec, name: str) -> str:
+    """Where a registered parameter's value is written in a scenario file:
+    ``mechanisms.events.ties_scale``, ``states[1].reciprocity``, ``policies[0].threshold``."""
+    where, a, key = _locate(spec, name)
+    if where == "mech":
+        return f"mechanisms.{a}.{key}"
+    if where == "pressure":
+        return f"mechanisms.events.pressure_scale.{a}"
+    return f"{'states' if where == 'state' else 'policies'}[{a}].{key}"
+
+
 def _read(spec: ScenarioSpec, name: str) -> Any:
     where, a, key = _locate(spec, name)
     if where == "mech":

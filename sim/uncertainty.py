@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.output import UserError, file_hash, shown_path
-from sim.params import Param, Params, RunParams, registry
+from sim.params import Param, Params, RunParams, get, registry, value_path
 from sim.spec import DIST_KEYS, Key, ScenarioError, ScenarioSpec, Uncertainty, toml_text
 
 if TYPE_CHECKING:
@@ -106,6 +106,27 @@ def check_uncertainties(spec: ScenarioSpec, file: str | Path) -> None:
             hint = f"did you mean {toml_text(close[0])}?" if close else "see `sim params`"
             raise ScenarioError(file, where, Key(name), f"a registered parameter ({hint})")
         _check_entry(u, reg[name], str(file), where)
+        if u.kind not in ("fixed", "calibration"):
+            _check_point_value(spec, u, reg[name], str(file))
+
+
+def _check_point_value(spec: ScenarioSpec, u: Uncertainty, p: Param, file: str) -> None:
+    """The scenario's own value of ``p`` (what a single run or ``--fixed-params`` uses) must
+    be one the declared distribution can draw, or the two would describe different worlds."""
+    lo, hi = draw_range(u, p)
+    value = get(spec, p.name)
+    if not lo <= value <= hi:
+        raise ScenarioError(file, value_path(spec, p.name), value,
+                            f"a value the declared uncertainty {u.text} can draw, from "
+                            f"{toml_text(lo)} to {toml_text(hi)} (uncertainties."
+                            f"{toml_text(Key(p.name))}); set the value inside it, e.g. "
+                            f"{toml_text(_middle(lo, hi))}, or widen the distribution")
+
+
+def _middle(lo: float, hi: float) -> float:
+    if math.isinf(lo) or math.isinf(hi):
+        return lo if math.isfinite(lo) else hi
+    return float(f"{(lo + hi) / 2:.6g}")
 
 
 def _check_entry(u: Uncertainty, p: Param, file: str, where: str) -> None:

@@ -28,7 +28,7 @@ DECLARED = """
 "trade.diversion" = { dist = "triangular", lo = 0.2, mode = 0.5, hi = 0.9, cite = "test" }
 "noise.sigma" = { dist = "lognormal", median = 0.01, sdlog = 0.5, cite = "test" }
 "balance.rate" = { dist = "normal", mean = 0.02, sd = 0.03, cite = "test" }
-"anchor.w_trade" = { dist = "normal", mean = 0.5, sd = 0.5, lo = 0.2, hi = 1.0, cite = "test" }
+"anchor.w_trade" = { dist = "normal", mean = 0.5, sd = 0.5, lo = 0.02, hi = 1.0, cite = "test" }
 
 [uncertainties."events.ties_half_life"]
 dist = "lognormal"
@@ -50,7 +50,7 @@ def cdf(u, name: str):
                                                      loc=math.log(0.01), scale=0.5),
         "balance.rate": stats.truncnorm((0 - 0.02) / 0.03, (1 - 0.02) / 0.03, loc=0.02,
                                         scale=0.03).cdf,
-        "anchor.w_trade": stats.truncnorm((0.2 - 0.5) / 0.5, (1 - 0.5) / 0.5, loc=0.5,
+        "anchor.w_trade": stats.truncnorm((0.02 - 0.5) / 0.5, (1 - 0.5) / 0.5, loc=0.5,
                                           scale=0.5).cdf,
         "events.ties_half_life": lambda v: stats.truncnorm.cdf(
             np.log(v), (math.log(12) - math.log(36)) / 0.3, (math.log(100) - math.log(36)) / 0.3,
@@ -353,6 +353,13 @@ BAD = [
      'uncertainties."anchor.rate": got "anchor.rate"; expected one entry per parameter'),
     ('"anchor.rate" = { dist = "uniform", lo = 0.01, hi = 0.1, cite = "x", hgh = 1 }',
      'uncertainties."anchor.rate".hgh: got hgh; expected a known key'),
+    # the scenario's own value (a single run's) must be one the distribution can draw
+    ('"anchor.rate" = { dist = "uniform", lo = 0.5, hi = 0.9, cite = "x" }',
+     'mechanisms.anchor.rate: got 0.03; expected a value the declared uncertainty '
+     'uniform(0.5, 0.9) can draw, from 0.5 to 0.9 (uncertainties."anchor.rate"); set the value '
+     'inside it, e.g. 0.7, or widen the distribution'),
+    ('"states.CHN.reciprocity" = { dist = "normal", mean = 0.1, sd = 0.1, hi = 0.2, cite = "x" }',
+     'states[1].reciprocity: got 0.5; expected a value the declared uncertainty'),
 ]
 
 
