@@ -234,6 +234,36 @@ def implied_distances(res: Any) -> dict[str, np.ndarray]:
             for a, b in TRIAD}
 
 
+TRADE_SERIES = {"USA-CHN": "USA-CHN goods trade (US Census basis, USD)",
+                "CHN-RUS": "CHN-RUS goods trade (China GAC customs, USD)"}
+"""The triad dyads with an annual goods-trade total in the data (USD bn a year, 2010–2019)."""
+
+
+def trade_ranges() -> dict[str, tuple[float, float]]:
+    """Each dyad of :data:`TRADE_SERIES`: its annual goods-trade total's range 2010–2019 (USD bn
+    a year; data/derived_trade_series_long.csv, the years the data give)."""
+    from sim.resources import data_dir
+
+    raw = pd.read_csv(data_dir() / "derived_trade_series_long.csv")
+    raw = raw[(raw.flow == "total") & raw.year.between(1992, 2019)]
+    return {pair: (float(raw[raw.series == s].value.min()), float(raw[raw.series == s].value.max()))
+            for pair, s in TRADE_SERIES.items()}
+
+
+def annual_trade(res: Any) -> dict[str, np.ndarray]:
+    """Each dyad of :data:`TRADE_SERIES`: the runs' annual two-way trade ``(R, Y)``, USD bn a
+    year (``imports`` are monthly flows at annual rates: the mean over each whole year of
+    months 1 .. 12·Y of ``m_ab + m_ba``)."""
+    world, m = res.world, res.traj.imports[:, 1:]
+    years = m.shape[1] // 12
+    out = {}
+    for pair in TRADE_SERIES:
+        a, b = (world.ids.index(s) for s in pair.split("-"))
+        both = m[:, :12 * years, a, b] + m[:, :12 * years, b, a]
+        out[pair] = both.reshape(len(both), years, 12).mean(axis=2)
+    return out
+
+
 def history_range_shares(draws: int = 200, last_event_year: int | None = 2019
                          ) -> pd.DataFrame:
     """The P3 diagnostic on the history scenario (2010–2024) with posterior draws: per dyad and
