@@ -385,15 +385,17 @@ class Posterior:
 @dataclass(frozen=True)
 class Settings:
     """Sampler settings: ``walkers`` (even, ≥ 2·dimensions), ``steps`` per walker, ``burn``
-    steps discarded (default half), ``thin``, ``replicates`` K runs per θ, ``seed``,
-    ``ppc_draws`` posterior rows for the predictive checks."""
+    steps discarded (default half), ``thin`` (default: every 20th step, or fewer so that at most
+    :data:`KEPT_STEPS` steps per walker are kept: a long chain does not make the shipped file
+    grow), ``replicates`` K runs per θ, ``seed``, ``ppc_draws`` posterior rows for the
+    predictive checks."""
 
     walkers: int = 80
     steps: int = 1500
     replicates: int = 4
     seed: int = 2010
     burn: int | None = 500
-    thin: int = 20
+    thin: int | None = None
     ppc_draws: int = 400
     laplace_iter: int = 100
     """L-BFGS-B iterations of the start (:func:`laplace`); 0: start at the defaults."""
@@ -401,6 +403,17 @@ class Settings:
     @property
     def burn_in(self) -> int:
         return self.steps // 2 if self.burn is None else min(self.burn, self.steps // 2)
+
+    @property
+    def thinning(self) -> int:
+        """Every how many steps a sample is kept (``thin``, else the default above)."""
+        if self.thin is not None:
+            return self.thin
+        return max(20, math.ceil((self.steps - self.burn_in) / KEPT_STEPS))
+
+
+KEPT_STEPS = 100
+"""Steps per walker kept after burn-in by default (80 walkers: 8,000 posterior rows)."""
 
 
 QUICK = Settings(walkers=0, steps=6, replicates=2, burn=2, thin=1, ppc_draws=8, laplace_iter=0)
@@ -567,7 +580,7 @@ def posterior_frame(ch: Chain) -> pd.DataFrame:
     ordered by step then walker: the parameters, ``loglik``, ``logprior``, ``walker``,
     ``step``."""
     s = ch.settings
-    steps = np.arange(min(s.burn_in, ch.chain.shape[0] - 1), ch.chain.shape[0], s.thin)
+    steps = np.arange(min(s.burn_in, ch.chain.shape[0] - 1), ch.chain.shape[0], s.thinning)
     w = ch.chain.shape[1]
     cols: dict[str, Any] = {n: ch.chain[steps, :, j].ravel() for j, n in enumerate(ch.names)}
     cols["loglik"] = ch.loglik[steps].ravel()
@@ -1011,7 +1024,8 @@ def calibrate(history_path: Path | str = HISTORY, out_path: Path | str = OUT,
         "channel_weights": like.weights,
         "channel_weights_note": "power of each channel's log-likelihood: 1/m for the m channels "
                                 "of one family (same raw data), so a family counts once",
-        "settings": {**asdict(s), "walkers": ch.walkers, "burn_in": s.burn_in},
+        "settings": {**asdict(s), "walkers": ch.walkers, "burn_in": s.burn_in,
+                     "thin": s.thinning},
         "samples": len(post),
         "moves": MOVES,
         "start": {**ch.start, "note": "walkers start as draws from the Laplace approximation "

@@ -190,6 +190,17 @@ def test_nothing_after_2019_is_used(history, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_long_chains_are_thinned_to_a_bounded_number_of_kept_steps():
+    """Every 20th step by default; a long chain keeps at most KEPT_STEPS steps per walker, so
+    the shipped posterior does not grow with the chain; a given thin is kept."""
+    assert cb.Settings().thinning == 20
+    long = cb.Settings(steps=12000)
+    assert long.thinning > 20
+    assert len(range(long.burn_in, long.steps, long.thinning)) <= cb.KEPT_STEPS
+    assert len(range(long.burn_in, long.steps, long.thinning - 1)) > cb.KEPT_STEPS
+    assert cb.Settings(steps=12000, thin=7).thinning == 7
+
+
 def test_family_weights_count_a_family_once():
     from sim.observation import CHANNELS
 
