@@ -77,8 +77,10 @@ def test_flag_rules():
 
 
 def test_sobol_is_reproducible_and_complete(spec):
-    kw = {"outcomes": ["relation:USA-CHN"], "n": 16, "reps": 2,
-          "params": ["anchor.rate", "anchor.w_ideology", "noise.sigma"]}
+    # trade, where drawn parameters and the model's noise both matter (since the steady start
+    # the USA-CHN relation at the horizon owes almost all its variance to noise)
+    kw = {"outcomes": ["trade:USA-CHN"], "n": 16, "reps": 2,
+          "params": ["anchor.rate", "trade.diversion", "noise.sigma"]}
     a, b = sobol(spec, **kw), sobol(spec, **kw)
     pd.testing.assert_frame_equal(a.indices, b.indices)
     assert a.runs == 16 * 5 * 2
