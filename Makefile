@@ -29,7 +29,7 @@ bench: setup   # every target of issue 12 side by side -> bench/results.json (~1
 bench-quick: setup   # the same at smaller sizes, seconds scaled up and labelled (~2 min)
 	$(BIN)/python bench/targets.py --quick
 
-docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md and the calibration
+docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md, then the calibration (about an hour)
 	$(BIN)/python docs/make_scenario_figures.py
 	$(BIN)/sim calibrate --force
 

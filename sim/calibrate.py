@@ -391,7 +391,7 @@ class Settings:
     predictive checks."""
 
     walkers: int = 80
-    steps: int = 1500
+    steps: int = 12000
     replicates: int = 4
     seed: int = 2010
     burn: int | None = 500

@@ -255,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--data", type=Path, default=None, help=data_help)
     cal.add_argument("--quick", action="store_true", help="a few steps to check the "
                      "machinery (seconds; not a usable posterior)")
-    cal.add_argument("--steps", type=_positive, default=None, help="steps per walker")
+    cal.add_argument("--steps", type=_positive, default=None,
+                     help="steps per walker (default 12000, as shipped: about an hour on one "
+                     "core; fewer give a rougher posterior)")
     cal.add_argument("--walkers", type=_positive, default=None, help="walkers (even, at least "
                      "twice the number of parameters)")
     cal.add_argument("--replicates", type=_positive, default=None,
