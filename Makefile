@@ -29,9 +29,9 @@ bench: setup   # every target of issue 12 side by side -> bench/results.json (~1
 bench-quick: setup   # the same at smaller sizes, seconds scaled up and labelled (~2 min)
 	$(BIN)/python bench/targets.py --quick
 
-docs: setup   # regenerate the figures and numbers of docs/SCENARIOS.md, then the calibration (about an hour)
-	$(BIN)/python docs/make_scenario_figures.py
+docs: setup   # regenerate the calibration (about an hour), then the figures and numbers of docs/SCENARIOS.md
 	$(BIN)/sim calibrate --force
+	$(BIN)/python docs/make_scenario_figures.py
 
 reference: setup   # re-pin tests/reference/baseline.json after a deliberate change of results
 	$(BIN)/python tests/test_reference.py --write
