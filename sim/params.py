@@ -509,6 +509,23 @@ def with_values(spec: ScenarioSpec, values: Mapping[str, Any]) -> ScenarioSpec:
 # ----------------------------------------------------------------------------- values per run
 
 
+ELASTICITIES = ("trade.elasticity_one_year", "trade.elasticity_long_run")
+"""The one rule between parameters a design can break: ε_1y ≤ ε_LR (sim.spec.Trade)."""
+
+
+def within_rules(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Drawn per-run ``values`` made to keep the rule between parameters that independent
+    draws can break: where the long-run trade elasticity is drawn below the one-year one
+    (a calibrated one-year value from the posterior's tail against the low end of the long-run
+    range), it is raised to the one-year value, the boundary of the allowed region
+    (ε_LR := max(ε_LR, ε_1y): the one-year response is part of the long-run one, Boehm,
+    Levchenko & Pandalai-Nayar 2023). The calibrated value is kept. Returns a new dict."""
+    one, long = ELASTICITIES
+    out = dict(values)
+    if one in out and long in out:
+        out[long] = np.maximum(np.asarray(out[long], dtype=float), out[one])
+    return out
+
 class Params:
     """The value of every parameter of a scenario for ``R`` runs: a scalar shared by all runs,
     or an array ``(R,)`` with one value per run (row ``k`` belongs to the ``k``-th run).

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.output import UserError, file_hash, shown_path
-from sim.params import Param, Params, RunParams, get, registry, value_path
+from sim.params import Param, Params, RunParams, get, registry, value_path, within_rules
 from sim.spec import DIST_KEYS, Key, ScenarioError, ScenarioSpec, Uncertainty, toml_text
 
 if TYPE_CHECKING:
@@ -303,8 +303,9 @@ def draw_table(spec: ScenarioSpec, draws: int, seed: int,
     the ``from = "calibration"`` entries share the last column, which picks one row of the
     posterior samples (``report``: that file, default :func:`calibration_report`) per draw
     (:func:`posterior_rows`). Same scenario, ``draws`` and ``seed``: the same table, bit for
-    bit. Raises :class:`ScenarioError` if a row breaks a rule between parameters (e.g. a
-    one-year trade elasticity above the long-run one), :class:`UserError` for a missing or
+    bit. A row whose long-run trade elasticity is drawn below its one-year one takes the
+    one-year value for both (:func:`sim.params.within_rules`). Raises :class:`ScenarioError`
+    if a row still breaks a rule between parameters, :class:`UserError` for a missing or
     unusable posterior file."""
     if draws < 1:
         raise UserError(f"draws: got {draws}; expected at least 1")
@@ -322,7 +323,9 @@ def draw_table(spec: ScenarioSpec, draws: int, seed: int,
         for k, name in enumerate(joint):
             values[:, names.index(name)] = _inside(post[rows, k], reg[name])
     if names:  # the rules between parameters (pydantic validators), once per row
-        Params.from_spec(spec, {n: values[:, j] for j, n in enumerate(names)}, runs=draws)
+        kept = within_rules({n: values[:, j] for j, n in enumerate(names)})
+        values = np.column_stack([kept[n] for n in names])
+        Params.from_spec(spec, kept, runs=draws)
     return names, values
 
 

@@ -356,3 +356,21 @@ def test_parameter_counts_in_the_docs_match_the_registry():
     assert f"a Morris screen of {b['factors']} factors: every number the baseline uses" in (
         text["docs/EXPLORE.md"])
     assert f"{b['declared']} uncertain parameters" in text["docs/SCENARIOS.md"]
+
+
+def test_drawn_elasticities_keep_the_one_year_at_most_the_long_run():
+    """A design's independent draws can pair a calibrated one-year elasticity from the
+    posterior's tail with a low long-run one: the long-run one is raised to it (the boundary of
+    the rule), the calibrated value is kept, and other parameters are untouched."""
+    one, long = pm.ELASTICITIES
+    drawn = {one: np.array([0.8, 1.78, 1.2]), long: np.array([2.0, 1.76, 1.75]),
+             "anchor.rate": np.array([0.1, 0.2, 0.3])}
+    kept = pm.within_rules(drawn)
+    np.testing.assert_array_equal(kept[one], drawn[one])
+    np.testing.assert_array_equal(kept[long], [2.0, 1.78, 1.75])
+    np.testing.assert_array_equal(kept["anchor.rate"], drawn["anchor.rate"])
+    spec = load_scenario(BASELINE)
+    pm.Params.from_spec(spec, kept, runs=3)  # valid now
+    with pytest.raises(ScenarioError, match="elasticity_one_year at most"):
+        pm.Params.from_spec(spec, drawn, runs=3)
+    assert pm.within_rules({one: drawn[one]}) == {one: drawn[one]}  # one alone: nothing to do

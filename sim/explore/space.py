@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from sim.output import UserError
-from sim.params import Param, Params, registry
+from sim.params import Param, Params, registry, within_rules
 from sim.spec import ScenarioError, ScenarioSpec, Uncertainty
 from sim.uncertainty import U_EDGE, declared, draw_table, quantile
 
@@ -111,11 +111,12 @@ class Space:
 
     def params(self, unit: np.ndarray, spec: ScenarioSpec | None = None) -> Params:
         """:class:`~sim.params.Params` of ``spec`` (default the space's scenario) at points
-        ``unit``; parameters ``spec`` does not have are left out. Raises :class:`UserError` if
-        a point breaks a rule between parameters (e.g. one-year above long-run elasticity)."""
+        ``unit``; parameters ``spec`` does not have are left out; a long-run trade elasticity
+        below the one-year one is raised to it (:func:`sim.params.within_rules`). Raises
+        :class:`UserError` if a point still breaks a rule between parameters."""
         spec = spec or self.spec
         reg = registry(spec)
-        vals = {n: v for n, v in self.values(unit).items() if n in reg}
+        vals = within_rules({n: v for n, v in self.values(unit).items() if n in reg})
         try:
             return Params.from_spec(spec, vals, runs=len(np.atleast_2d(unit)))
         except ScenarioError as err:
