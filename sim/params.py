@@ -451,10 +451,12 @@ def _values(spec: ScenarioSpec) -> dict[str, Value]:
     return out
 
 
-def get(spec: ScenarioSpec, name: str) -> float | int | bool:
-    """The value of parameter ``name`` in scenario ``spec``. Raises :class:`ScenarioError`
-    for an unknown name (with a did-you-mean)."""
-    reg = registry(spec)
+def get(spec: ScenarioSpec, name: str, reg: Mapping[str, Param] | None = None
+        ) -> float | int | bool:
+    """The value of parameter ``name`` in scenario ``spec`` (``reg``: ``registry(spec)`` if
+    the caller has it already). Raises :class:`ScenarioError` for an unknown name (with a
+    did-you-mean)."""
+    reg = registry(spec) if reg is None else reg
     if name not in reg:
         raise _unknown(spec, name, list(reg))
     return _read(spec, name)

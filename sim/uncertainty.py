@@ -107,14 +107,15 @@ def check_uncertainties(spec: ScenarioSpec, file: str | Path) -> None:
             raise ScenarioError(file, where, Key(name), f"a registered parameter ({hint})")
         _check_entry(u, reg[name], str(file), where)
         if u.kind not in ("fixed", "calibration"):
-            _check_point_value(spec, u, reg[name], str(file))
+            _check_point_value(spec, u, reg[name], get(spec, name, reg), str(file))
 
 
-def _check_point_value(spec: ScenarioSpec, u: Uncertainty, p: Param, file: str) -> None:
-    """The scenario's own value of ``p`` (what a single run or ``--fixed-params`` uses) must
-    be one the declared distribution can draw, or the two would describe different worlds."""
+def _check_point_value(spec: ScenarioSpec, u: Uncertainty, p: Param, value: float,
+                       file: str) -> None:
+    """The scenario's own ``value`` of ``p`` (what a single run or ``--fixed-params`` uses)
+    must be one the declared distribution can draw, or the two would describe different
+    worlds."""
     lo, hi = draw_range(u, p)
-    value = get(spec, p.name)
     if not lo <= value <= hi:
         raise ScenarioError(file, value_path(spec, p.name), value,
                             f"a value the declared uncertainty {u.text} can draw, from "

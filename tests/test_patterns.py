@@ -16,6 +16,10 @@ def test_trade_ranges_are_the_data_ranges():
     usa_chn = raw[(raw.flow == "total") & raw.series.str.startswith("USA-CHN")]
     assert pt.trade_ranges()["USA-CHN"] == (usa_chn.value.min(), usa_chn.value.max())
     assert set(pt.trade_ranges()) == {"USA-CHN", "CHN-RUS"}
+    chn_rus = raw[(raw.flow == "total") & raw.series.str.startswith("CHN-RUS")]
+    top = chn_rus.loc[chn_rus.value.idxmax()]
+    assert pt.trade_ranges()["CHN-RUS"][1] == top.value and top.year == 2019  # why the trade
+    # range test widens the range by 1%: the baseline starts at the top of the range
 
 
 def test_distance_ranges_are_the_data_ranges_1992_2019():
